@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "fileio.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <libgen.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+int read_fd_bounded(int fd, size_t max, char **buf, size_t *len)
+{
+	struct stat st;
+	_cleanup_free_ char *b = NULL;
+	size_t cap, n = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uintmax_t)st.st_size > max)
+		return -EFBIG;
+	/* /proc and /sys report size 0 or 4096: grow as needed, never past max. */
+	cap = st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+	b = xmalloc(cap + 1);
+	for (;;) {
+		ssize_t r;
+
+		if (n == cap) {
+			if (cap > max)
+				return -EFBIG;
+			cap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			b = xrealloc(b, cap + 1);
+		}
+		r = read(fd, b + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += r;
+		if (n > max)
+			return -EFBIG;
+	}
+	b[n] = '\0';
+	*buf = TAKE_PTR(b);
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int read_file_bounded(const char *path, size_t max, char **buf, size_t *len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+
+	if (fd < 0)
+		return -errno;
+	return read_fd_bounded(fd, max, buf, len);
+}
+
+void line_iter_init(struct line_iter *it, char *buf, size_t len)
+{
+	it->pos = buf;
+	it->end = buf + len;
+	it->lineno = 0;
+}
+
+char *line_iter_next(struct line_iter *it, bool *has_nul)
+{
+	char *start = it->pos, *nl;
+
+	if (!start || start >= it->end)
+		return NULL;
+	nl = memchr(start, '\n', it->end - start);
+	if (nl) {
+		*nl = '\0';
+		it->pos = nl + 1;
+	} else {
+		nl = it->end; /* the buffer is NUL-terminated one past end */
+		it->pos = it->end;
+	}
+	it->lineno++;
+	if (has_nul)
+		*has_nul = strlen(start) != (size_t)(nl - start);
+	if (nl > start && nl[-1] == '\r')
+		nl[-1] = '\0';
+	return start;
+}
+
+int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t r = write(fd, p, len);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += r;
+		len -= r;
+	}
+	return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	char tmp[512];
+	unsigned rnd = 0;
+	int fd = -1, r;
+
+	for (int tries = 0; tries < 16; tries++) {
+		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
+			rnd ^= (unsigned)getpid() * 2654435761u + tries;
+		if (snprintf(tmp, sizeof(tmp), ".%s.%08x.tmp", name, rnd) >= (int)sizeof(tmp))
+			return -ENAMETOOLONG;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, data, len);
+	if (r == 0 && fchmod(fd, mode) < 0) /* umask must not weaken or widen the mode asked for */
+		r = -errno;
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return r;
+	}
+	if (fsync(dirfd) < 0)
+		return -errno;
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	_cleanup_free_ char *d = xstrdup(path), *b = xstrdup(path);
+	_cleanup_close_ int dfd = open(dirname(d), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return -errno;
+	return write_file_atomic_at(dfd, basename(b), data, len, mode);
+}
+
+const char *errstr(int neg_errno)
+{
+	switch (-neg_errno) {
+	case EFBIG:
+		return "file too large to be what it claims to be";
+	case EINVAL:
+		return "not a regular file or invalid content";
+	case ELOOP:
+		return "too many levels of symbolic links";
+	default:
+		return strerror(-neg_errno);
+	}
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* mobility-agent COMMAND [options]: the daemon and its one-shot subcommands (design.md §1). */
+#include "cli.h"
+#include "commands.h"
+#include "log.h"
+#include "util.h"
+
+static const struct agent_command commands[] = {
+#define COMMAND(n, s) { #n, s, cmd_##n },
+#include "commands.def"
+#undef COMMAND
+};
+
+static void usage(FILE *f)
+{
+	fputs("Usage:\n mobility-agent COMMAND [options]\n\nCommands:\n", f);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nOptions:\n" USAGE_HELP_OPTIONS
+	      "\n'mobility-agent COMMAND --help' describes each command.\n" USAGE_FOOTER("mobility-agent(8)"),
+	      f);
+}
+
+int main(int argc, char **argv)
+{
+	close_stdout_atexit();
+	log_setup("mobility-agent", LOG_LVL_INFO);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (streq(argv[1], "-h") || streq(argv[1], "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (streq(argv[1], "-V") || streq(argv[1], "--version"))
+		return cmd_version(argc - 1, argv + 1);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (streq(commands[i].name, argv[1]))
+			return commands[i].run(argc - 1, argv + 1);
+	usage_error("mobility-agent", "unknown command '%s'", argv[1]);
+}

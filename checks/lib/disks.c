@@ -153,8 +153,17 @@ static void collect_disks(unsigned maj, unsigned min, strv *out, int depth)
 				any = true;
 			}
 		}
-		if (any)
+		if (any) {
+			/* Also the stacked device itself (LV, dm-crypt, md): its filesystem has the UUID
+			 * that fstab names, while the disks below only show LVM2_member or crypto_LUKS. */
+			name = strrchr(real, '/');
+			if (name) {
+				_cleanup_free_ char *dev = xasprintf("/dev/%s", name + 1);
+				if (!strv_contains(out, dev))
+					strv_push(out, dev);
+			}
 			return;
+		}
 	}
 	snprintf(buf, sizeof(buf), "%s/partition", real);
 	if (access(buf, F_OK) == 0) { /* a partition: its disk is the parent directory */
@@ -180,12 +189,18 @@ static void discover(const char *root, strv *paths, struct disk_set *ds)
 		ds->error = xasprintf("/proc/self/mountinfo: %s", r == -EBADMSG ? "malformed" : strerror(-r));
 		return;
 	}
+	/* The mount that holds ROOT itself counts too: --root may be a directory, not a mount point. */
+	const struct mount_entry *holder = NULL;
+	for (size_t i = 0; i < mt.n; i++)
+		if (path_is_under(root, mt.v[i].target) &&
+		    (!holder || strlen(mt.v[i].target) >= strlen(holder->target)))
+			holder = &mt.v[i];
 	for (size_t i = 0; i < mt.n; i++) {
 		const struct mount_entry *m = &mt.v[i];
 		unsigned maj = m->major, min = m->minor;
 		struct stat st;
 
-		if (!path_is_under(m->target, root))
+		if (!path_is_under(m->target, root) && m != holder)
 			continue;
 		/* Live: only what the guest's own tree mounts matters, not /proc or containers' overlays. */
 		if (maj == 0) {
@@ -215,6 +230,10 @@ void disks_probe(const char *root, const strv *given, struct disk_set *ds)
 	}
 	for (size_t i = 0; i < paths.n; i++) {
 		struct blk_disk d = { .path = xstrdup(paths.v[i]) };
+		const char *base = strrchr(d.path, '/');
+
+		base = base ? base + 1 : d.path;
+		d.stacked = startswith(base, "dm-") || (startswith(base, "md") && !d.is_image);
 
 		probe_disk(&d);
 		ds->v = xrealloc(ds->v, (ds->n + 1) * sizeof(*ds->v));

@@ -32,6 +32,7 @@ struct blk_volume {
 struct blk_disk {
 	char *path;       /* /dev/sda, /dev/loop3, or an image file */
 	bool is_image;
+	bool stacked;     /* device-mapper or md device: no boot code, no partition table of its own */
 	uint64_t size;
 	char *pttype;     /* "dos", "gpt" or NULL */
 	unsigned char mbr[512];

@@ -16,7 +16,7 @@
 #include "util.h"
 
 struct fixture {
-	char outside[64], root[64];
+	char outside[64], root[80];
 };
 
 static void put(const char *path, const char *content)

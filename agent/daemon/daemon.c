@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "daemon.h"
+#include "control.h"
+#include "fileio.h"
+#include "json.h"
+#include "log.h"
+#include "quiesce.h"
+#include "replicate.h"
+#include "tracker.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/* Cutover converges while each pass leaves fewer dirty chunks, at most this many passes. */
+#define CUTOVER_MAX_PASSES 8
+/* Few enough dirty chunks to freeze now: the frozen pass then takes a moment. */
+#define CUTOVER_SMALL_ENOUGH 64
+
+struct ddisk {
+	const struct config_disk *cfg;
+	struct tracker *tr;
+	char *tracker_error;   /* why this disk is in hash mode */
+	uint32_t chunk_size;
+	uint8_t *pending;      /* chunks taken from the tracker whose pass has not committed yet */
+	uint64_t nchunks;
+	bool verify_next;      /* a verify pass was due and did not commit */
+	unsigned last_gaps;
+	uint64_t last_pass;
+	struct sync_stats last;
+	char *last_error;
+	time_t last_time;
+};
+
+struct daemon {
+	const struct agent_config *cfg;
+	struct ddisk *disks;
+	size_t n;
+	char *token;
+	pthread_mutex_t lock;  /* one command that changes state at a time */
+	struct quiesce_handle *qh;
+	struct quiesce_plan qplan;
+};
+
+static int read_token(const char *path, char **out)
+{
+	_cleanup_free_ char *buf = NULL;
+	int r;
+
+	if (!path)
+		return -ENOENT;
+	r = read_file_bounded(path, 4096, &buf, NULL);
+	if (r < 0)
+		return r;
+	*out = xstrdup(strstrip(buf));
+	return **out ? 0 : -ENODATA;
+}
+
+static void disk_start(struct daemon *d, struct ddisk *k)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/tracker", d->cfg->state_dir);
+	struct disk disk;
+	char *err = NULL;
+	int r;
+
+	k->chunk_size = SYNC_DEFAULT_CHUNK_SIZE;
+	if (disk_open(k->cfg->device, &disk) == 0) {
+		k->nchunks = disk_nchunks(disk.size, k->chunk_size);
+		disk_close(&disk);
+	}
+	k->pending = xcalloc((k->nchunks + 7) / 8 + 1, 1);
+	k->verify_next = true; /* the first pass after a start hashes everything (manifest or appliance) */
+	mkdir(d->cfg->state_dir, 0700);
+	mkdir(dir, 0700);
+	r = tracker_start(k->cfg->device, k->chunk_size, dir, NULL, &k->tr, &err);
+	if (r < 0) {
+		k->tracker_error = err ? err : xasprintf("%s: cannot track: %s", k->cfg->device, strerror(-r));
+		k->tr = NULL;
+		log_warn("%s: hash mode (every pass reads the whole disk): %s", k->cfg->name, k->tracker_error);
+		return;
+	}
+	unsigned gaps = 0;
+	/* A clean restart (bitmap and marker reloaded, no gap) needs no verify. */
+	if (!tracker_take_verify(k->tr, &gaps))
+		k->verify_next = false;
+	else
+		k->last_gaps = gaps;
+	log_info("%s: tracking %s%s", k->cfg->name, k->cfg->device, k->verify_next ? " (first pass verifies)" : "");
+}
+
+static struct client *make_client(struct daemon *d, char **err)
+{
+	_cleanup_free_ char *no_proxy = NULL;
+	struct client *c = NULL;
+	struct client_opts o = {
+		.url = d->cfg->appliance_url, .ca_file = d->cfg->ca, .pin = d->cfg->pin,
+		.agent_id = d->cfg->agent_id, .token = d->token, .proxy = d->cfg->proxy,
+	};
+
+	for (size_t i = 0; i < d->cfg->no_proxy.n; i++) {
+		char *s = xasprintf("%s%s%s", no_proxy ? no_proxy : "", no_proxy ? "," : "", d->cfg->no_proxy.v[i]);
+		free(no_proxy);
+		no_proxy = s;
+	}
+	o.no_proxy = no_proxy;
+	if (client_new(&o, &c) < 0) {
+		*err = xstrdup("cannot set up the HTTPS client (check appliance.url and appliance.ca)");
+		return NULL;
+	}
+	return c;
+}
+
+/* Move the tracker's dirty chunks into the disk's pending set (cleared before the read). */
+static uint64_t take_dirty(struct ddisk *k)
+{
+	uint64_t chunks[4096], cursor = 0, total = 0;
+	size_t n;
+
+	while ((n = tracker_take_dirty(k->tr, &cursor, chunks, ARRAY_SIZE(chunks))) > 0)
+		for (size_t i = 0; i < n; i++)
+			if (chunks[i] < k->nchunks) {
+				bitmap_set(k->pending, chunks[i]);
+				total++;
+			}
+	return total;
+}
+
+static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool full, struct sync_stats *st)
+{
+	struct sync_opts o = { .state_dir = d->cfg->state_dir, .url = d->cfg->appliance_url,
+			       .agent_id = d->cfg->agent_id, .chunk_size = k->chunk_size, .full = full };
+	struct chunk_filter all = { .kind = CHUNKS_ALL };
+	struct chunk_filter dirty = { .kind = CHUNKS_BITMAP, .bitmap = k->pending, .nbits = k->nchunks };
+	const struct chunk_filter *which = &all;
+	struct disk disk;
+	unsigned gaps = 0;
+	int r;
+
+	if (k->tr && tracker_take_verify(k->tr, &gaps)) {
+		k->verify_next = true;
+		k->last_gaps = gaps;
+	}
+	if (k->tr && !k->verify_next && !full) {
+		take_dirty(k);
+		which = &dirty;
+	} else if (k->tr) {
+		take_dirty(k); /* a verify pass reads everything anyway: start the next set from now */
+	}
+	r = disk_open(k->cfg->device, &disk);
+	if (r < 0) {
+		free(k->last_error);
+		k->last_error = xasprintf("%s: cannot open: %s", k->cfg->device, strerror(-r));
+		return r;
+	}
+	memset(st, 0, sizeof(*st));
+	r = sync_pass(c, &disk, k->cfg->name, which, &o, st);
+	disk_close(&disk);
+	free(k->last_error);
+	k->last_error = NULL;
+	k->last_time = time(NULL);
+	if (r < 0) {
+		/* Nothing is lost: the pending set stays, a due verify stays due. */
+		k->last_error = xasprintf("%s: pass failed: %s", k->cfg->name, strerror(-r));
+		return r;
+	}
+	memset(k->pending, 0, (k->nchunks + 7) / 8 + 1);
+	k->verify_next = false;
+	k->last = *st;
+	k->last_pass = st->committed_pass;
+	return 0;
+}
+
+static cJSON *stats_json(const char *name, const struct sync_stats *st)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", name);
+	cJSON_AddNumberToObject(o, "bytes_read", (double)st->bytes_read);
+	cJSON_AddNumberToObject(o, "bytes_sent", (double)st->bytes_sent);
+	cJSON_AddNumberToObject(o, "chunks_sent", (double)st->chunks_sent);
+	cJSON_AddNumberToObject(o, "zero_chunks", (double)st->zero_chunks);
+	cJSON_AddNumberToObject(o, "seconds", st->seconds);
+	return o;
+}
+
+static uint64_t dirty_now(struct ddisk *k)
+{
+	struct tracker_status ts;
+
+	if (!k->tr)
+		return k->nchunks;
+	tracker_status(k->tr, &ts);
+	return ts.dirty_chunks;
+}
+
+/* One pass over every disk; fills resp_disks with the stats. */
+static int pass_all(struct daemon *d, struct client *c, bool full, cJSON *resp_disks, char **err)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		struct sync_stats st;
+		int r = disk_pass(d, c, &d->disks[i], full, &st);
+
+		if (r < 0) {
+			*err = xstrdup(d->disks[i].last_error ? d->disks[i].last_error : "pass failed");
+			return r;
+		}
+		if (resp_disks) {
+			cJSON_DeleteItemFromArray(resp_disks, (int)i); /* keep the last pass of each disk */
+			cJSON_InsertItemInArray(resp_disks, (int)i, stats_json(d->disks[i].cfg->name, &st));
+		}
+	}
+	return 0;
+}
+
+static char **mounts_arg(const cJSON *req)
+{
+	const cJSON *m = cJSON_GetObjectItem(req, "mounts"), *e;
+	size_t n = 0, i = 0;
+	char **v;
+
+	if (!cJSON_IsArray(m) || !cJSON_GetArraySize(m))
+		return NULL;
+	n = (size_t)cJSON_GetArraySize(m);
+	v = xcalloc(n + 1, sizeof(char *));
+	cJSON_ArrayForEach(e, m)
+		if (cJSON_IsString(e))
+			v[i++] = e->valuestring;
+	return v;
+}
+
+static int do_freeze(struct daemon *d, const cJSON *req, char **err)
+{
+	_cleanup_free_ char **only = mounts_arg(req);
+	const cJSON *t = cJSON_GetObjectItem(req, "timeout");
+	struct quiesce_opts o = { .timeout_ms = cJSON_IsNumber(t) ? t->valueint * 1000 : d->cfg->freeze_timeout * 1000,
+				  .hooks_dir = d->cfg->hooks_dir };
+	_cleanup_strv_ strv msgs = { 0 };
+	char *bad = NULL;
+	int r;
+
+	if (d->qh) {
+		*err = xstrdup("already frozen by this daemon; thaw first");
+		return -EBUSY;
+	}
+	r = quiesce_plan_read(NULL, (const char *const *)only, &d->qplan, &bad);
+	if (r < 0) {
+		*err = xasprintf("cannot plan the freeze%s%s: %s", bad ? ": " : "", bad ? bad : "", strerror(-r));
+		free(bad);
+		return r;
+	}
+	r = quiesce_freeze(&d->qplan, &o, &d->qh, &msgs, err);
+	if (r < 0) {
+		quiesce_plan_free(&d->qplan);
+		d->qh = NULL;
+	}
+	return r;
+}
+
+static int do_thaw(struct daemon *d, cJSON *resp, char **err)
+{
+	_cleanup_strv_ strv msgs = { 0 };
+	bool timed_out = false;
+	int r;
+
+	if (!d->qh) {
+		*err = xstrdup("nothing is frozen by this daemon");
+		return -ENOENT;
+	}
+	r = quiesce_thaw(d->qh, &d->qplan, &msgs, &timed_out);
+	if (resp) {
+		cJSON_AddItemToObject(resp, "filesystems", quiesce_plan_json(&d->qplan));
+		cJSON_AddBoolToObject(resp, "watchdog_timed_out", timed_out);
+	}
+	quiesce_print_report(stderr, "mobility-agent", &d->qplan);
+	quiesce_handle_free(d->qh);
+	d->qh = NULL;
+	quiesce_plan_free(&d->qplan);
+	if (r < 0)
+		*err = xstrdup("a filesystem or hook failed to thaw (see the daemon's log)");
+	return r;
+}
+
+/* Converge while the dirty set shrinks, then freeze, drain, final pass, commit, thaw. */
+static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSON *disks, cJSON *resp, char **err)
+{
+	uint64_t prev = UINT64_MAX, dirty = 0;
+	int passes = 0, r;
+
+	for (; passes < CUTOVER_MAX_PASSES; passes++) {
+		r = pass_all(d, c, false, disks, err);
+		if (r < 0)
+			return r;
+		dirty = 0;
+		for (size_t i = 0; i < d->n; i++)
+			dirty += dirty_now(&d->disks[i]);
+		if (dirty <= CUTOVER_SMALL_ENOUGH || dirty >= prev)
+			break;
+		prev = dirty;
+	}
+	r = do_freeze(d, req, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->disks[i].tr)
+			tracker_drain(d->disks[i].tr);
+	r = pass_all(d, c, false, disks, err);
+	char *thaw_err = NULL;
+	int t = do_thaw(d, resp, &thaw_err);
+	if (r == 0 && t < 0) {
+		*err = thaw_err;
+		r = t;
+	} else {
+		free(thaw_err);
+	}
+	cJSON_AddNumberToObject(resp, "passes", passes + 2);
+	cJSON_AddNumberToObject(resp, "dirty_before_freeze", (double)dirty);
+	return r;
+}
+
+static cJSON *handle_sync(struct daemon *d, const cJSON *req)
+{
+	bool full = cJSON_IsTrue(cJSON_GetObjectItem(req, "full"));
+	bool cutover = cJSON_IsTrue(cJSON_GetObjectItem(req, "cutover"));
+	_cleanup_free_ char *err = NULL;
+	struct client *c = make_client(d, &err);
+	cJSON *resp, *disks = cJSON_CreateArray();
+	int r;
+
+	if (!c) {
+		cJSON_Delete(disks);
+		return control_error("%s", err);
+	}
+	for (size_t i = 0; i < d->n; i++)
+		cJSON_AddItemToArray(disks, cJSON_CreateNull());
+	resp = control_ok();
+	r = cutover ? do_cutover(d, c, req, disks, resp, &err) : pass_all(d, c, full, disks, &err);
+	client_free(c);
+	if (r < 0) {
+		cJSON_Delete(resp);
+		cJSON_Delete(disks);
+		return control_error("%s", err ? err : "sync failed");
+	}
+	cJSON_AddItemToObject(resp, "disks", disks);
+	return resp;
+}
+
+static cJSON *disk_status(struct ddisk *k)
+{
+	cJSON *o = cJSON_CreateObject();
+	char gaps[128];
+
+	cJSON_AddStringToObject(o, "name", k->cfg->name);
+	cJSON_AddStringToObject(o, "device", k->cfg->device);
+	cJSON_AddNumberToObject(o, "chunk_size", k->chunk_size);
+	cJSON_AddNumberToObject(o, "chunks", (double)k->nchunks);
+	if (k->tr) {
+		struct tracker_status ts;
+
+		tracker_status(k->tr, &ts);
+		cJSON_AddStringToObject(o, "tracker", ts.running ? "tracking" : "stopped");
+		cJSON_AddNumberToObject(o, "dirty_chunks", (double)ts.dirty_chunks);
+		cJSON_AddNumberToObject(o, "dropped", (double)ts.dropped);
+		cJSON_AddStringToObject(o, "gaps", tracker_gap_names(ts.gaps | k->last_gaps, gaps, sizeof(gaps)));
+	} else {
+		cJSON_AddStringToObject(o, "tracker", "hash mode");
+		json_add_str(o, "tracker_error", k->tracker_error);
+	}
+	cJSON_AddBoolToObject(o, "verify_pending", k->verify_next);
+	cJSON_AddNumberToObject(o, "last_committed_pass", (double)k->last_pass);
+	if (k->last_time) {
+		char when[32];
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&k->last_time));
+		cJSON_AddStringToObject(o, "last_sync", when);
+		cJSON_AddItemToObject(o, "last_stats", stats_json(k->cfg->name, &k->last));
+	}
+	json_add_str(o, "last_error", k->last_error);
+	return o;
+}
+
+static cJSON *handle_status(struct daemon *d)
+{
+	cJSON *resp = control_ok(), *disks = cJSON_CreateArray();
+	struct quiesce_status qs;
+
+	json_add_str(resp, "agent_id", d->cfg->agent_id);
+	cJSON_AddNumberToObject(resp, "pid", getpid());
+	for (size_t i = 0; i < d->n; i++)
+		cJSON_AddItemToArray(disks, disk_status(&d->disks[i]));
+	cJSON_AddItemToObject(resp, "disks", disks);
+	if (quiesce_status_read(NULL, &qs) == 0) {
+		cJSON_AddItemToObject(resp, "freeze", quiesce_status_json(&qs));
+		quiesce_status_free(&qs);
+	}
+	return resp;
+}
+
+static cJSON *handler(void *userdata, const cJSON *req)
+{
+	struct daemon *d = userdata;
+	const char *cmd = json_get_str(req, "cmd");
+	_cleanup_free_ char *err = NULL;
+	cJSON *resp;
+	int r;
+
+	if (!cmd)
+		return control_error("the request has no \"cmd\"");
+	if (streq(cmd, "status")) {
+		pthread_mutex_lock(&d->lock);
+		resp = handle_status(d);
+		pthread_mutex_unlock(&d->lock);
+		return resp;
+	}
+	pthread_mutex_lock(&d->lock);
+	if (streq(cmd, "sync")) {
+		resp = handle_sync(d, req);
+	} else if (streq(cmd, "freeze")) {
+		r = do_freeze(d, req, &err);
+		resp = r < 0 ? control_error("%s", err ? err : strerror(-r)) : control_ok();
+		if (r == 0)
+			cJSON_AddItemToObject(resp, "filesystems", quiesce_plan_json(&d->qplan));
+	} else if (streq(cmd, "thaw")) {
+		resp = control_ok();
+		r = do_thaw(d, resp, &err);
+		if (r < 0) {
+			cJSON_Delete(resp);
+			resp = control_error("%s", err ? err : strerror(-r));
+		}
+	} else {
+		resp = control_error("unknown command '%s' (status, sync, freeze, thaw)", cmd);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return resp;
+}
+
+static void shutdown_disks(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		struct ddisk *k = &d->disks[i];
+
+		if (k->tr) {
+			/* Chunks taken but not committed go back as a gap: the next start verifies. */
+			bool clean = true;
+			for (uint64_t c = 0; c < k->nchunks && clean; c++)
+				clean = !bitmap_test(k->pending, c);
+			tracker_stop(k->tr, clean && !k->verify_next);
+			tracker_free(k->tr);
+		}
+		free(k->pending);
+		free(k->tracker_error);
+		free(k->last_error);
+	}
+	free(d->disks);
+}
+
+int daemon_run(const struct agent_config *cfg, int ready_fd)
+{
+	struct daemon d = { .cfg = cfg };
+	sigset_t mask;
+	int lfd, sfd, r = 0;
+
+	if (!cfg->appliance_url || !cfg->agent_id || !cfg->ndisks) {
+		log_err("the configuration needs appliance.url, agent.id and at least one disk");
+		return -EINVAL;
+	}
+	r = read_token(cfg->token_file, &d.token);
+	if (r < 0) {
+		log_err("%s: cannot read the agent token: %s", cfg->token_file ? cfg->token_file : "agent.token_file",
+			errstr(r));
+		return r;
+	}
+	/* Signals go to the signalfd only: every thread started from here inherits the mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	pthread_mutex_init(&d.lock, NULL);
+
+	d.n = cfg->ndisks;
+	d.disks = xcalloc(d.n, sizeof(*d.disks));
+	for (size_t i = 0; i < d.n; i++) {
+		d.disks[i].cfg = &cfg->disks[i];
+		disk_start(&d, &d.disks[i]);
+	}
+	lfd = control_listen(cfg->control_socket);
+	if (lfd < 0) {
+		log_err("%s: cannot listen: %s", cfg->control_socket,
+			lfd == -EADDRINUSE ? "another daemon answers there" : strerror(-lfd));
+		r = lfd;
+		goto out;
+	}
+	log_info("listening on %s", cfg->control_socket);
+	sd_notify_simple("READY=1\nSTATUS=tracking");
+	if (ready_fd >= 0) {
+		(void)!write(ready_fd, "1", 1);
+		close(ready_fd);
+	}
+	for (;;) {
+		struct pollfd pf[2] = { { .fd = lfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (pf[1].revents) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+				log_info("signal %u: stopping", si.ssi_signo);
+			break;
+		}
+		if (pf[0].revents)
+			(void)control_accept(lfd, handler, &d);
+	}
+	sd_notify_simple("STOPPING=1");
+	close(lfd);
+	unlink(cfg->control_socket);
+	/* Wait for a running command (a sync pass) to finish before the trackers go away. */
+	pthread_mutex_lock(&d.lock);
+	if (d.qh) {
+		char *err = NULL;
+		do_thaw(&d, NULL, &err);
+		free(err);
+	}
+out:
+	shutdown_disks(&d);
+	free(d.token);
+	close(sfd);
+	return r;
+}

@@ -131,6 +131,15 @@ static int freeze_key(const struct walk *w, const char *key, const yaml_node_t *
 	return 1;
 }
 
+static int tracker_key(const struct walk *w, const char *key, const yaml_node_t *v, struct agent_config *c)
+{
+	if (streq(key, "buffer_kib"))
+		return get_int(w, v, "tracker.buffer_kib", 1, 65536, &c->tracker_buf_kib);
+	if (streq(key, "buffers"))
+		return get_int(w, v, "tracker.buffers", 1, 256, &c->tracker_buf_nr);
+	return 1;
+}
+
 static int disk_key(const struct walk *w, const char *key, const yaml_node_t *v, struct agent_config *c)
 {
 	struct config_disk *d = &c->disks[c->ndisks - 1];
@@ -175,6 +184,8 @@ static int top_key(const struct walk *w, const char *key, const yaml_node_t *v, 
 		return each_pair(w, v, "freeze", freeze_key, c);
 	if (streq(key, "disks"))
 		return disks(w, v, c);
+	if (streq(key, "tracker"))
+		return each_pair(w, v, "tracker", tracker_key, c);
 	if (streq(key, "state_dir"))
 		return get_str(w, v, "state_dir", &c->state_dir);
 	if (streq(key, "control_socket"))

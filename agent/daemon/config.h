@@ -27,6 +27,8 @@ struct agent_config {
 	char *state_dir;
 	char *control_socket;
 	int freeze_timeout;     /* seconds */
+	int tracker_buf_kib;    /* tracker.buffer_kib: relay sub-buffer per CPU (0: the tracker's default) */
+	int tracker_buf_nr;     /* tracker.buffers: sub-buffers per CPU (0: default) */
 	char *hooks_dir;
 	strv warnings;          /* unknown keys, with file:line */
 };

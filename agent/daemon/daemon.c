@@ -75,7 +75,10 @@ static void disk_start(struct daemon *d, struct ddisk *k)
 	k->verify_next = true; /* the first pass after a start hashes everything (manifest or appliance) */
 	mkdir(d->cfg->state_dir, 0700);
 	mkdir(dir, 0700);
-	r = tracker_start(k->cfg->device, k->chunk_size, dir, NULL, &k->tr, &err);
+	/* reclaim_stale: a predecessor killed with -9 leaves its trace set up in the kernel. */
+	struct tracker_opts to = { .buf_size = (uint32_t)d->cfg->tracker_buf_kib * 1024,
+				   .buf_nr = (uint32_t)d->cfg->tracker_buf_nr, .reclaim_stale = true };
+	r = tracker_start(k->cfg->device, k->chunk_size, dir, &to, &k->tr, &err);
 	if (r < 0) {
 		k->tracker_error = err ? err : xasprintf("%s: cannot track: %s", k->cfg->device, strerror(-r));
 		k->tr = NULL;

@@ -71,3 +71,13 @@ assert_status() {
 
 # The cached debootstrap'd Debian root (read-only: copy it before changing anything).
 debian_root() { bash "$SOURCE_DIR/tests/lib/debootstrap-root.sh"; }
+
+# is_frozen MOUNTPOINT: true when the filesystem is frozen now. Never blocks (a write would hang
+# until the thaw): FIFREEZE on a frozen filesystem fails with EBUSY at once.
+is_frozen() {
+    if fsfreeze -f "$1" 2>/dev/null; then
+        fsfreeze -u "$1"
+        return 1
+    fi
+    return 0
+}

@@ -1,0 +1,144 @@
+#!/bin/bash
+# The daemon with the kernel tracker (issue: track changed blocks, converge, cut over frozen):
+# tracked incremental passes read only what was written, discards replicate as zeros, --cutover with a
+# writer running gives a replica equal to the source, forced drops and kill -9 are declared gaps that
+# a verify pass repairs.
+source "$SOURCE_DIR/tests/lib/common.sh"
+source "$SOURCE_DIR/tests/lib/replicate.sh"
+need_root
+need_cmd mkfs.ext4 blkdiscard jq openssl
+need_receiver
+
+S=$(scratch)
+make_pki "$S"
+make_agents "$S"
+start_receiver "$S"
+mkdir -p "$S/hooks" "$S/state" "$S/run"
+
+truncate -s 256M "$S/d1.img"
+dev1=$(attach_loop "$S/d1.img")
+mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$dev1"
+mount_at "$dev1" "$S/m1"
+on_exit "fsfreeze -u '$S/m1'"
+head -c 64M /dev/urandom >"$S/d2.img"
+dev2=$(attach_loop "$S/d2.img")
+
+write_config() { # write_config [tracker yaml lines]
+    cat >"$S/agent.yaml" <<YAML
+appliance:
+  url: https://127.0.0.1:$RECEIVER_PORT
+  ca: $S/ca.pem
+agent:
+  id: web01
+  token_file: $S/token
+disks:
+  - device: $dev1
+    name: d1
+  - device: $dev2
+    name: d2
+state_dir: $S/state
+control_socket: $S/run/control
+freeze:
+  timeout: 30
+  hooks_dir: $S/hooks
+${1:-}
+YAML
+}
+
+start_daemon() {
+    "$MOBILITY_AGENT" run --foreground --config "$S/agent.yaml" 2>>"$S/daemon.log" &
+    DAEMON_PID=$!
+    on_exit "kill -9 $DAEMON_PID"
+    for ((i = 0; i < 100; i++)); do
+        "$MOBILITY_AGENT" status --config "$S/agent.yaml" --json >"$S/status.json" 2>/dev/null && return 0
+        kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$S/daemon.log" >&2; fail "the daemon died at start"; }
+        sleep 0.1
+    done
+    cat "$S/daemon.log" >&2
+    fail "the daemon does not answer on its control socket"
+}
+stop_daemon() { kill -TERM "$DAEMON_PID"; wait "$DAEMON_PID" || fail "the daemon exited $? on SIGTERM"; }
+status() { "$MOBILITY_AGENT" status --config "$S/agent.yaml" --json >"$S/status.json" || fail "status failed"; }
+dsync() { # dsync OUT [args]: a pass through the daemon, JSON stats in OUT
+    local out=$1
+    shift
+    "$MOBILITY_AGENT" sync --config "$S/agent.yaml" --json "$@" >"$out" 2>>"$S/sync.log" ||
+        { cat "$S/sync.log" "$S/daemon.log" >&2; fail "sync $* failed"; }
+}
+read_of() { jq -r --arg n "$2" '.disks[] | select(.name == $n) | .bytes_read' "$1"; }
+equal() { # equal NAME DEV
+    [[ $(replica_sha "$1") == $(sha_of "$2") ]] || fail "replica $1 differs from $2"
+}
+
+write_config
+start_daemon
+jq -e 'all(.disks[]; .tracker == "tracking")' "$S/status.json" >/dev/null ||
+    { cat "$S/status.json" "$S/daemon.log" >&2; fail "the tracker did not start (blktrace and debugfs are needed)"; }
+
+# 1. The first pass verifies (hashes everything) and makes the replicas equal.
+dsync "$S/p1.json"
+equal d1 "$dev1"
+equal d2 "$dev2"
+
+# 2. Tracked: with nothing written to d2 the pass reads nothing of it; a write and a discard are
+#    read back as exactly the chunks they touched.
+dsync "$S/p2.json"
+[[ $(read_of "$S/p2.json" d2) == 0 ]] || fail "an idle disk was read: $(read_of "$S/p2.json" d2) bytes (hash mode?)"
+dd if=/dev/urandom of="$dev2" bs=64K count=2 seek=80 oflag=direct conv=notrunc status=none   # chunk 5
+blkdiscard -o $((20 << 20)) -l $((4 << 20)) "$dev2"                                          # chunks 20-23
+dsync "$S/p3.json"
+equal d2 "$dev2"
+r=$(read_of "$S/p3.json" d2)
+((r >= 5 << 20 && r <= 6 << 20)) || fail "the write + discard should read 5 chunks, read $r bytes"
+cmp -n $((4 << 20)) -i $((20 << 20)) "$STORE/web01/d2.raw" /dev/zero >/dev/null || fail "the discarded range is not zero in the replica"
+
+# 3. Cutover with a writer running: converge, freeze (a hook stops the writer first), final pass, thaw.
+setsid bash -c 'i=0; while :; do dd if=/dev/urandom of="$0/f$((i % 16))" bs=64K count=16 conv=fsync status=none; i=$((i + 1)); done' "$S/m1" &
+WRITER=$!
+on_exit "kill -9 -- -$WRITER"
+cat >"$S/hooks/10-stop-writer" <<HOOK
+#!/bin/sh
+[ "\$1" = freeze ] || exit 0
+kill -9 -- -$WRITER 2>/dev/null
+while kill -0 -- -$WRITER 2>/dev/null; do sleep 0.05; done
+exit 0
+HOOK
+chmod +x "$S/hooks/10-stop-writer"
+sleep 2
+dsync "$S/p4.json"
+dsync "$S/cut.json" --cutover --mount "$S/m1"
+kill -0 -- -$WRITER 2>/dev/null && fail "the freeze hook did not run"
+equal d1 "$dev1"
+equal d2 "$dev2"
+is_frozen "$S/m1" && fail "$S/m1 was left frozen"
+rm -f "$S/hooks/10-stop-writer"
+
+# 4. Forced drops: a tiny relay buffer and a burst -> the gap is declared and a verify pass repairs.
+stop_daemon
+write_config "tracker:
+  buffer_kib: 4
+  buffers: 1"
+start_daemon
+dsync "$S/p5.json"   # may verify: the clean stop saved the bitmap
+dd if=/dev/urandom of="$dev2" bs=1M count=48 oflag=direct conv=notrunc status=none
+sleep 1
+status
+jq -e '.disks[] | select(.name == "d2") | (.dropped > 0 or (.gaps | test("dropped")))' "$S/status.json" >/dev/null ||
+    { cat "$S/status.json" >&2; fail "the burst did not overflow the tiny buffer (no drop declared)"; }
+dsync "$S/p6.json"
+[[ $(read_of "$S/p6.json" d2) == $((64 << 20)) ]] || fail "after a drop the pass must read the whole disk"
+equal d2 "$dev2"
+
+# 5. kill -9 of the daemon: no clean-shutdown marker -> the restart verifies.
+write_config
+kill -9 "$DAEMON_PID"
+wait "$DAEMON_PID" 2>/dev/null || true
+dd if=/dev/urandom of="$dev2" bs=64K count=1 seek=300 oflag=direct conv=notrunc status=none  # written untracked
+start_daemon
+jq -e 'all(.disks[]; .verify_pending == true)' "$S/status.json" >/dev/null ||
+    { cat "$S/status.json" >&2; fail "a restart after kill -9 must declare a gap"; }
+dsync "$S/p7.json"
+equal d2 "$dev2"
+equal d1 "$dev1"
+stop_daemon
+note "ok"

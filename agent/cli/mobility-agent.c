@@ -2,6 +2,7 @@
 /* mobility-agent COMMAND [options]: the daemon and its one-shot subcommands (design.md §1). */
 #include "cli.h"
 #include "commands.h"
+#include "forward.h"
 #include "log.h"
 #include "util.h"
 
@@ -10,6 +11,20 @@ static const struct agent_command commands[] = {
 #include "commands.def"
 #undef COMMAND
 };
+
+/* sync, freeze, thaw and status with --config reach the daemon (design.md §6). */
+static bool forwards(const char *cmd)
+{
+	return streq(cmd, "sync") || streq(cmd, "freeze") || streq(cmd, "thaw") || streq(cmd, "status");
+}
+
+static bool has_config(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (streq(argv[i], "--config") || startswith(argv[i], "--config=") || streq(argv[i], "-c"))
+			return true;
+	return false;
+}
 
 static void usage(FILE *f)
 {
@@ -35,6 +50,8 @@ int main(int argc, char **argv)
 	}
 	if (streq(argv[1], "-V") || streq(argv[1], "--version"))
 		return cmd_version(argc - 1, argv + 1);
+	if (forwards(argv[1]) && has_config(argc - 1, argv + 1))
+		return forward_cli(argv[1], argc - 1, argv + 1);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		if (streq(commands[i].name, argv[1]))
 			return commands[i].run(argc - 1, argv + 1);

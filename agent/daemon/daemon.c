@@ -8,6 +8,7 @@
 #include "replicate.h"
 #include "tracker.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -142,6 +143,9 @@ static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool f
 	unsigned gaps = 0;
 	int r;
 
+	/* Every write that completed before this pass started is in the bitmap, not still in a relay buffer. */
+	if (k->tr)
+		tracker_drain(k->tr);
 	if (k->tr && tracker_take_verify(k->tr, &gaps)) {
 		k->verify_next = true;
 		k->last_gaps = gaps;
@@ -286,6 +290,26 @@ static int do_thaw(struct daemon *d, cJSON *resp, char **err)
 	return r;
 }
 
+/*
+ * Test hook: with MOBILITY_CUTOVER_TEST_PAUSE=FILE, the committed, still frozen state is held until
+ * FILE (created here) is removed, so a test can compare source and replica at the frozen instant
+ * (thawing ext4 rewrites its superblock). Bounded: the watchdog's timer thaws anyway.
+ */
+static void test_pause_frozen(void)
+{
+	const char *f = getenv("MOBILITY_CUTOVER_TEST_PAUSE");
+	int fd;
+
+	if (!f || !*f)
+		return;
+	fd = open(f, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	close(fd);
+	for (int i = 0; i < 6000 && access(f, F_OK) == 0; i++)
+		usleep(20000);
+}
+
 /* Converge while the dirty set shrinks, then freeze, drain, final pass, commit, thaw. */
 static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSON *disks, cJSON *resp, char **err)
 {
@@ -310,6 +334,8 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 		if (d->disks[i].tr)
 			tracker_drain(d->disks[i].tr);
 	r = pass_all(d, c, false, disks, err);
+	if (r == 0)
+		test_pause_frozen();
 	char *thaw_err = NULL;
 	int t = do_thaw(d, resp, &thaw_err);
 	if (r == 0 && t < 0) {

@@ -128,3 +128,110 @@ int sync_standalone_from_config(const char *config_path, bool full, bool json)
 	r = cmd_sync((int)args.n, args.v);
 	return r;
 }
+
+static void __attribute__((noreturn)) forward_usage(const char *cmd)
+{
+	printf("Usage:\n mobility-agent %s --config FILE [options]\n"
+	       "\nReach the running daemon through the control socket named in FILE. Without a daemon,\n"
+	       "%s\n"
+	       "\nOptions:\n"
+	       "  -c, --config FILE        the agent's configuration\n"
+	       "      --json               print the answer as JSON\n"
+	       "%s"
+	       "  -h, --help               display this help and exit\n" USAGE_FOOTER("mobility-agent(8)"),
+	       cmd,
+	       streq(cmd, "sync") ? "sync runs standalone in hash mode with the configuration's appliance and disks."
+				  : "the command works on its own, as without --config.",
+	       streq(cmd, "sync")     ? "      --full               send every non-zero chunk\n"
+					"      --cutover            converge, freeze, final pass, commit, thaw (needs the daemon)\n"
+					"  -m, --mount PATH         with --cutover: freeze only this mount point (repeatable)\n"
+	       : streq(cmd, "freeze") ? "  -t, --timeout S          thaw after S seconds at the latest\n"
+					"  -m, --mount PATH         freeze only this mount point (repeatable)\n"
+				      : "");
+	exit(0);
+}
+
+int forward_cli(const char *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "json", no_argument, NULL, 'j' },
+		{ "full", no_argument, NULL, 'F' },	    { "cutover", no_argument, NULL, 'C' },
+		{ "mount", required_argument, NULL, 'm' },  { "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },	    { NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL;
+	bool json = false, full = false, cutover = false;
+	long timeout = 0;
+	_cleanup_strv_ strv mounts = { 0 };
+	cJSON *args = cJSON_CreateObject();
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "c:jm:t:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'j': json = true; break;
+		case 'F': full = true; break;
+		case 'C': cutover = true; break;
+		case 'm': strv_push(&mounts, optarg); break;
+		case 't':
+			if (parse_long(optarg, &timeout) < 0 || timeout < 1 || timeout > 3600)
+				usage_error("mobility-agent", "--timeout takes seconds from 1 to 3600, not '%s'", optarg);
+			break;
+		case 'h': cJSON_Delete(args); forward_usage(cmd);
+		default: cJSON_Delete(args); usage_error("mobility-agent", "%s --config: invalid option", cmd);
+		}
+	}
+	if (optind < argc || !config)
+		usage_error("mobility-agent", "%s --config FILE takes no other arguments", cmd);
+	if ((full || cutover) && !streq(cmd, "sync"))
+		usage_error("mobility-agent", "--full and --cutover go with sync");
+	if (full)
+		cJSON_AddBoolToObject(args, "full", true);
+	if (cutover)
+		cJSON_AddBoolToObject(args, "cutover", true);
+	if (timeout)
+		cJSON_AddNumberToObject(args, "timeout", (double)timeout);
+	if (mounts.n) {
+		cJSON *m = cJSON_AddArrayToObject(args, "mounts");
+		for (size_t i = 0; i < mounts.n; i++)
+			cJSON_AddItemToArray(m, cJSON_CreateString(mounts.v[i]));
+	}
+	r = forward_to_daemon(config, cmd, args, json);
+	if (r != FORWARD_NO_DAEMON)
+		return r;
+	if (streq(cmd, "sync")) {
+		if (cutover) {
+			log_err("--cutover needs the running daemon (its trackers and the freeze): start mobility-agent run");
+			return 1;
+		}
+		return sync_standalone_from_config(config, full, json);
+	}
+	/* freeze, thaw, status: their standalone forms. */
+	_cleanup_strv_ strv sa = { 0 };
+	strv_push(&sa, cmd);
+	if (json)
+		strv_push(&sa, "--json");
+	if (streq(cmd, "freeze")) {
+		struct agent_config cfg;
+		_cleanup_free_ char *err = NULL;
+
+		if (config_load(config, &cfg, &err) < 0) {
+			log_err("%s", err);
+			return EXIT_USAGE;
+		}
+		strv_push(&sa, "--hooks-dir");
+		strv_push(&sa, cfg.hooks_dir);
+		strv_push(&sa, "--timeout");
+		strv_push_take(&sa, xasprintf("%ld", timeout ? timeout : cfg.freeze_timeout));
+		config_free(&cfg);
+		for (size_t i = 0; i < mounts.n; i++) {
+			strv_push(&sa, "--mount");
+			strv_push(&sa, mounts.v[i]);
+		}
+	}
+	optind = 0;
+	return streq(cmd, "freeze") ? cmd_freeze((int)sa.n, sa.v)
+	       : streq(cmd, "thaw") ? cmd_thaw((int)sa.n, sa.v)
+				    : cmd_status((int)sa.n, sa.v);
+}

@@ -25,4 +25,10 @@ int forward_to_daemon(const char *config_path, const char *cmd, cJSON *args, boo
 /* `sync --config FILE` without a daemon: the standalone sync with the configuration's settings. */
 int sync_standalone_from_config(const char *config_path, bool full, bool json);
 
+/*
+ * The dispatcher's entry for `mobility-agent CMD --config FILE ...` (CMD: sync, freeze, thaw,
+ * status): parses the daemon-mode options, forwards, and falls back to the standalone command.
+ */
+int forward_cli(const char *cmd, int argc, char **argv);
+
 #endif

@@ -37,7 +37,7 @@ void result_status(struct result *r, enum status s)
 
 enum status result_get_status(const struct result *r) { return r->status; }
 
-static void vdetail(struct result *r, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) vdetail(struct result *r, const char *fmt, va_list ap)
 {
 	_cleanup_free_ char *add = NULL;
 

@@ -39,7 +39,8 @@ static const struct target_profile profiles[TARGET__COUNT] = {
 	[TARGET_AZURE] = {
 		.id = TARGET_AZURE, .name = "azure", .pretty = "Microsoft Azure",
 		.drivers = azure_drivers, .keep_loadable = azure_keep, .guest_agents = azure_agents,
-		.keeps_mac = false, .serial_console = true, .supports_secure_boot = false,
+		.cloud_init_datasource = "Azure",
+		.keeps_mac = false, .platform_assigns_ip = true, .serial_console = true, .supports_secure_boot = false,
 		.swap_on_os_disk_warn = true, .root_free_min = 2 * GiB, .var_free_min = 512 * MiB,
 	},
 	[TARGET_KVM] = {
@@ -51,7 +52,8 @@ static const struct target_profile profiles[TARGET__COUNT] = {
 	[TARGET_AWS] = {
 		.id = TARGET_AWS, .name = "aws", .pretty = "Amazon EC2",
 		.drivers = aws_drivers, .keep_loadable = none, .guest_agents = aws_agents,
-		.keeps_mac = false, .serial_console = true, .supports_secure_boot = false,
+		.cloud_init_datasource = "Ec2",
+		.keeps_mac = false, .platform_assigns_ip = true, .serial_console = true, .supports_secure_boot = false,
 		.swap_on_os_disk_warn = false, .root_free_min = 1 * GiB, .var_free_min = 512 * MiB,
 	},
 	[TARGET_GENERIC] = {

@@ -30,7 +30,9 @@ struct target_profile {
 	const struct target_driver *drivers; /* terminated by .modules == NULL */
 	const char *const *keep_loadable;    /* modules that must not be blacklisted besides drivers */
 	const char *const *guest_agents;     /* package / binary names, NULL-terminated */
+	const char *cloud_init_datasource;   /* cloud-init counts as the agent with this datasource (NULL: any) */
 	bool keeps_mac;                      /* the NIC keeps the source MAC address */
+	bool platform_assigns_ip;            /* the platform's DHCP hands out the NIC address (reserve it there) */
 	bool serial_console;                 /* console=ttyS0 expected on the kernel command line */
 	bool supports_secure_boot;           /* can boot a Secure Boot source unchanged */
 	bool swap_on_os_disk_warn;           /* swap belongs on a resource disk */

@@ -46,11 +46,13 @@ YAML
 }
 
 start_daemon() {
-    "$MOBILITY_AGENT" run --foreground --config "$S/agent.yaml" 2>>"$S/daemon.log" &
+    MOBILITY_CUTOVER_TEST_PAUSE=$S/pause "$MOBILITY_AGENT" run --foreground --config "$S/agent.yaml" 2>>"$S/daemon.log" &
     DAEMON_PID=$!
     on_exit "kill -9 $DAEMON_PID"
     for ((i = 0; i < 100; i++)); do
-        "$MOBILITY_AGENT" status --config "$S/agent.yaml" --json >"$S/status.json" 2>/dev/null && return 0
+        # Without a daemon, status --config answers on its own: wait for the daemon's socket first.
+        [[ -S $S/run/control ]] && "$MOBILITY_AGENT" status --config "$S/agent.yaml" --json >"$S/status.json" 2>/dev/null &&
+            jq -e 'has("disks")' "$S/status.json" >/dev/null && return 0
         kill -0 "$DAEMON_PID" 2>/dev/null || { cat "$S/daemon.log" >&2; fail "the daemon died at start"; }
         sleep 0.1
     done
@@ -75,11 +77,13 @@ start_daemon
 jq -e 'all(.disks[]; .tracker == "tracking")' "$S/status.json" >/dev/null ||
     { cat "$S/status.json" "$S/daemon.log" >&2; fail "the tracker did not start (blktrace and debugfs are needed)"; }
 
+note "step 1"
 # 1. The first pass verifies (hashes everything) and makes the replicas equal.
 dsync "$S/p1.json"
 equal d1 "$dev1"
 equal d2 "$dev2"
 
+note "step 2"
 # 2. Tracked: with nothing written to d2 the pass reads nothing of it; a write and a discard are
 #    read back as exactly the chunks they touched.
 dsync "$S/p2.json"
@@ -92,12 +96,13 @@ r=$(read_of "$S/p3.json" d2)
 ((r >= 5 << 20 && r <= 6 << 20)) || fail "the write + discard should read 5 chunks, read $r bytes"
 cmp -n $((4 << 20)) -i $((20 << 20)) "$STORE/web01/d2.raw" /dev/zero >/dev/null || fail "the discarded range is not zero in the replica"
 
+note "step 3"
 # 3. Cutover with a writer running: converge, freeze (a hook stops the writer first), final pass, thaw.
 setsid bash -c 'i=0; while :; do dd if=/dev/urandom of="$0/f$((i % 16))" bs=64K count=16 conv=fsync status=none; i=$((i + 1)); done' "$S/m1" &
 WRITER=$!
 on_exit "kill -9 -- -$WRITER"
 cat >"$S/hooks/10-stop-writer" <<HOOK
-#!/bin/sh
+#!/bin/bash
 [ "\$1" = freeze ] || exit 0
 kill -9 -- -$WRITER 2>/dev/null
 while kill -0 -- -$WRITER 2>/dev/null; do sleep 0.05; done
@@ -106,13 +111,23 @@ HOOK
 chmod +x "$S/hooks/10-stop-writer"
 sleep 2
 dsync "$S/p4.json"
-dsync "$S/cut.json" --cutover --mount "$S/m1"
-kill -0 -- -$WRITER 2>/dev/null && fail "the freeze hook did not run"
+# The daemon holds the committed, frozen state while $S/pause exists (ext4 rewrites its superblock on
+# thaw, so the replica is compared with the source at the frozen instant).
+dsync "$S/cut.json" --cutover --mount "$S/m1" &
+CUT=$!
+for ((i = 0; i < 600; i++)); do [[ -e $S/pause ]] && break; sleep 0.1; done
+[[ -e $S/pause ]] || { kill $CUT; cat "$S/daemon.log" >&2; fail "the cutover did not reach its frozen final state"; }
+is_frozen "$S/m1" || fail "$S/m1 is not frozen during the final pass"
+kill -0 -- -$WRITER 2>/dev/null && { rm -f "$S/pause"; fail "the freeze hook did not stop the writer"; }
 equal d1 "$dev1"
 equal d2 "$dev2"
+rm -f "$S/pause"
+wait $CUT || fail "sync --cutover failed"
+jq -e '.disks | length == 2' "$S/cut.json" >/dev/null || fail "cutover printed no statistics"
 is_frozen "$S/m1" && fail "$S/m1 was left frozen"
 rm -f "$S/hooks/10-stop-writer"
 
+note "step 4"
 # 4. Forced drops: a tiny relay buffer and a burst -> the gap is declared and a verify pass repairs.
 stop_daemon
 write_config "tracker:
@@ -120,7 +135,10 @@ write_config "tracker:
   buffers: 1"
 start_daemon
 dsync "$S/p5.json"   # may verify: the clean stop saved the bitmap
-dd if=/dev/urandom of="$dev2" bs=1M count=48 oflag=direct conv=notrunc status=none
+# The daemon stalled (as a reader starved of CPU would be) while 4 KiB writes fill the 4 KiB buffer.
+kill -STOP "$DAEMON_PID"
+dd if=/dev/urandom of="$dev2" bs=4K count=4096 oflag=direct conv=notrunc status=none
+kill -CONT "$DAEMON_PID"
 sleep 1
 status
 jq -e '.disks[] | select(.name == "d2") | (.dropped > 0 or (.gaps | test("dropped")))' "$S/status.json" >/dev/null ||
@@ -129,6 +147,7 @@ dsync "$S/p6.json"
 [[ $(read_of "$S/p6.json" d2) == $((64 << 20)) ]] || fail "after a drop the pass must read the whole disk"
 equal d2 "$dev2"
 
+note "step 5"
 # 5. kill -9 of the daemon: no clean-shutdown marker -> the restart verifies.
 write_config
 kill -9 "$DAEMON_PID"

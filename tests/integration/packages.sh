@@ -11,6 +11,7 @@ if [[ -n ${PACKAGES_DIR:-} ]]; then   # developers: reuse packages built by test
 else
     note "building the packages (a full build each)"
     bash "$SOURCE_DIR/tests/lib/build-packages.sh" "$S/pkgs" all >/dev/null
+    mkdir -p "$BUILD_DIR/packages" && cp "$S"/pkgs/*.deb "$S"/pkgs/*.rpm "$BUILD_DIR/packages/"   # for push-install.sh
 fi
 deb=$(ls "$S"/pkgs/mobility-agent_*.deb)
 rdeb=$(ls "$S"/pkgs/mobility-receiver_*.deb)

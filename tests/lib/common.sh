@@ -10,14 +10,17 @@ MOBILITY_AGENT=$BUILD_DIR/agent/mobility-agent
 MOBILITY_RECEIVER=$BUILD_DIR/agent/mobility-receiver
 TEST_NAME=$(basename "$0" .sh)
 
-_cleanups=()
-on_exit() { _cleanups+=("$*"); }
+# The cleanup stack lives in a file, not in a variable: helpers called as $(attach_loop ...) or
+# $(scratch) run in a subshell, and what they register must still be undone by the test's own shell.
+_cleanup_file=$(mktemp /tmp/mobility-cleanup.XXXXXX)
+on_exit() { printf '%s\n' "$*" >>"$_cleanup_file"; }
 _run_cleanups() {
-    local rc=$? i
+    local rc=$? c
     set +e
-    for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
-        eval "${_cleanups[i]}" >/dev/null 2>&1
-    done
+    while IFS= read -r c; do
+        eval "$c" >/dev/null 2>&1
+    done < <(tac "$_cleanup_file")
+    rm -f "$_cleanup_file"
     exit "$rc"
 }
 trap _run_cleanups EXIT

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * NetworkManager keyfiles (system-connections, NAME.nmconnection): INI groups [connection], [ethernet],
+ * [ipv4], [ipv6]. NetworkManager's default for a missing ipv4.method on an ethernet/wifi profile is
+ * "auto", i.e. DHCP; we follow it.
+ */
+#include "netcfg.h"
+#include "fileio.h"
+
+#include <strings.h>
+
+struct kf {
+	char *id, *ifname, *type, *mac, *v4, *v6;
+	long conn_line, mac_line, v4_line, v6_line, addr_line;
+	char *conn_text, *mac_text, *v4_text, *v6_text;
+	bool has_addr;
+};
+
+static void set(char **slot, const char *v, long *lslot, char **tslot, long line, const char *text)
+{
+	free(*slot);
+	*slot = xstrdup(v);
+	if (lslot) {
+		*lslot = line;
+		free(*tslot);
+		*tslot = xstrdup(text);
+	}
+}
+
+static void kv(struct kf *k, const char *sec, const char *key, const char *val, long line, const char *text)
+{
+	if (streq(sec, "connection")) {
+		if (streq(key, "id"))
+			set(&k->id, val, NULL, NULL, 0, NULL);
+		else if (streq(key, "interface-name"))
+			set(&k->ifname, val, NULL, NULL, 0, NULL);
+		else if (streq(key, "type"))
+			set(&k->type, val, NULL, NULL, 0, NULL);
+	} else if ((streq(sec, "ethernet") || streq(sec, "802-3-ethernet") || streq(sec, "wifi") ||
+		    streq(sec, "802-11-wireless")) && streq(key, "mac-address") && *val) {
+		set(&k->mac, val, &k->mac_line, &k->mac_text, line, text);
+	} else if (streq(sec, "ipv4") || streq(sec, "ipv6")) {
+		bool v4 = sec[3] == '4';
+
+		if (streq(key, "method")) {
+			if (v4)
+				set(&k->v4, val, &k->v4_line, &k->v4_text, line, text);
+			else
+				set(&k->v6, val, &k->v6_line, &k->v6_text, line, text);
+		} else if (v4 && startswith(key, "address") && *val) {
+			k->has_addr = true;
+			k->addr_line = line;
+		}
+	}
+}
+
+static void emit(struct netcfg *nc, const char *path, struct kf *k)
+{
+	struct netcfg_iface *f = netcfg_add(nc, NETCFG_KEYFILE, path, k->conn_line, k->conn_text);
+	bool wired = !k->type || streq(k->type, "ethernet") || streq(k->type, "802-3-ethernet") ||
+		     streq(k->type, "wifi") || streq(k->type, "802-11-wireless") || streq(k->type, "bond") ||
+		     streq(k->type, "bridge") || streq(k->type, "vlan");
+	const char *v4 = k->v4 ? k->v4 : (wired ? "auto" : "disabled");
+
+	f->name = xstrdup(k->ifname ? k->ifname : k->id ? k->id : strrchr(path, '/') + 1);
+	f->loopback = k->type && streq(k->type, "loopback");
+	if (strcasecmp(v4, "auto") == 0) {
+		f->dhcp4 = true;
+		netcfg_set_addr(f, k->v4 ? k->v4_line : k->conn_line, k->v4 ? k->v4_text : k->conn_text);
+	} else if (strcasecmp(v4, "manual") == 0 && k->has_addr) {
+		f->static_addr = true;
+		netcfg_set_addr(f, k->v4_line, k->v4_text);
+	}
+	if (k->v6 && (strcasecmp(k->v6, "auto") == 0 || strcasecmp(k->v6, "dhcp") == 0))
+		f->dhcp6 = true;
+	if (k->mac)
+		netcfg_set_mac(f, k->mac, k->mac_line, k->mac_text);
+}
+
+void netcfg_parse_keyfile(struct netcfg *nc, const char *path, char *buf, size_t len)
+{
+	struct kf k = { 0 };
+	_cleanup_free_ char *sec = NULL;
+	struct line_iter it;
+	char *line;
+	bool nul;
+
+	line_iter_init(&it, buf, len);
+	while ((line = line_iter_next(&it, &nul))) {
+		_cleanup_free_ char *text = xstrdup(line);
+		char *s = NULL, *key = NULL, *val = NULL;
+		int r;
+
+		if (nul) {
+			netcfg_add_bad(nc, path, it.lineno, "contains a NUL byte (binary garbage)", NULL);
+			continue;
+		}
+		r = netcfg_ini_line(line, &s, &key, &val);
+		if (r < 0 || (r == 2 && !sec)) {
+			netcfg_add_bad(nc, path, it.lineno, r < 0 ? "neither [group] nor key=value"
+							     : "key=value before any [group]", text);
+			continue;
+		}
+		if (r == 1) {
+			free(sec);
+			sec = xstrdup(s);
+			if (streq(sec, "connection") && !k.conn_line) {
+				k.conn_line = it.lineno;
+				k.conn_text = xstrdup(text);
+			}
+		} else if (r == 2) {
+			kv(&k, sec, key, val, it.lineno, text);
+		}
+	}
+	if (!k.conn_line)
+		netcfg_add_bad(nc, path, 0, "no [connection] group: NetworkManager ignores this profile", NULL);
+	else
+		emit(nc, path, &k);
+	free(k.id), free(k.ifname), free(k.type), free(k.mac), free(k.v4), free(k.v6);
+	free(k.conn_text), free(k.mac_text), free(k.v4_text), free(k.v6_text);
+}

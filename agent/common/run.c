@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -55,6 +56,9 @@ static void child_exec(const char *const *argv, const struct run_opts *o, int in
 	int e;
 
 	setpgid(0, 0);
+	/* Its own process group (so a timeout kills the whole tree), but it dies with us: a killed
+	 * prepcheck --fix must not leave an initramfs generator writing on. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGPIPE, SIG_DFL);
 	if (dup2(in, 0) < 0 || (out >= 0 && dup2(out, 1) < 0) || (err >= 0 && dup2(err, 2) < 0))
 		goto fail;

@@ -164,6 +164,10 @@ int main(int argc, char **argv)
 	if (dry_run && !fix)
 		usage_error("prepcheck", "--dry-run goes with --fix");
 	log_setup("prepcheck", lvl);
+	/* Disk discovery matches the root against mount points: it must be absolute and canonical. */
+	_cleanup_free_ char *root_abs = realpath(o.root, NULL);
+	if (root_abs)
+		o.root = root_abs;
 	o.color = !o.output && isatty(STDOUT_FILENO) && !getenv("NO_COLOR");
 
 	if (list)

@@ -3,7 +3,7 @@
 # boot sector, then on broken variants of it: each planted defect must turn exactly its check.
 source "$SOURCE_DIR/tests/lib/common.sh"
 need_root
-need_cmd jq sfdisk mkfs.ext4 partx losetup blkid debootstrap
+need_cmd jq sfdisk mkfs.ext4 partx losetup blkid debootstrap grub-install
 
 S=$(scratch)
 src=$(debian_root)
@@ -17,12 +17,14 @@ dev=$(attach_loop "$img")
 [[ -b ${dev}p2 ]] || fail "partx did not create ${dev}p1/p2"
 mkfs.ext4 -q -L guestroot "${dev}p2"
 mkfs.ext4 -q -L guestboot "${dev}p1"
-dd if=/usr/lib/grub/i386-pc/boot.img of="$dev" bs=440 count=1 conv=notrunc status=none 2>/dev/null || true
 mount_at "${dev}p2" "$mnt"
 mount_at "${dev}p1" "$mnt/boot"
 note "copying the Debian root ($(du -sh "$src" | cut -f1)) onto the image"
 tar -C "$src" --exclude=./boot -cf - . | tar -C "$mnt" -xf -
 tar -C "$src/boot" -cf - . | tar -C "$mnt/boot" -xf -
+# A real BIOS GRUB: boot.img in the MBR, core.img in the gap after it, modules in /boot/grub.
+grub-install --target=i386-pc --boot-directory="$mnt/boot" "$dev" >"$S/grub-install.log" 2>&1 ||
+    { cat "$S/grub-install.log" >&2; fail "grub-install failed"; }
 root_uuid=$(blkid -p -s UUID -o value "${dev}p2")
 boot_uuid=$(blkid -p -s UUID -o value "${dev}p1")
 good_fstab="# /etc/fstab: static file system information.
@@ -57,6 +59,9 @@ for id in os.release fstab.stable-names fstab.resolvable boot.free-space storage
     assert_status "$S/good.json" "$id" pass
 done
 assert_status "$S/good.json" kernel.running-latest skip
+assert_status "$S/good.json" bootloader.present pass
+assert_status "$S/good.json" firmware.secure-boot pass
+note "$(jq -r '[.results[] | "\(.id)=\(.status)"] | join(" ")' "$S/good.json")"
 # The disks were found from the mounts (loop device included), not given.
 assert_json "$S/good.json" "any(.results[] | select(.id == \"fstab.resolvable\") | .evidence[]; .device == \"$dev\")" \
     "disk discovery from the root's mounts did not find $dev"

@@ -285,7 +285,7 @@ static void remediation(struct check_ctx *ctx, struct result *r, struct findings
 		[P_ROOT] = "name the root device by UUID",
 		[P_RESUME] = "drop resume= by device name (hibernation does not move with the VM)",
 		[P_ACPI] = "drop acpi=0/acpi=off",
-		[P_CONSOLE] = "add " SERIAL_CONSOLE,
+		[P_CONSOLE] = ("add " SERIAL_CONSOLE),
 	};
 	for (int i = 0; i < P__COUNT; i++) {
 		char *n;

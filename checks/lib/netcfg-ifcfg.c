@@ -51,33 +51,22 @@ static void vars_free(struct ifcfg_vars *v)
 	free(v->ipaddr), free(v->dhcpv6c), free(v->bootproto_text), free(v->mac_text), free(v->ipaddr_text);
 }
 
-static void keep(char **slot, const char *val, long *lslot, char **tslot, long line, const char *text)
-{
-	free(*slot);
-	*slot = xstrdup(val);
-	if (lslot) {
-		*lslot = line;
-		free(*tslot);
-		*tslot = xstrdup(text);
-	}
-}
-
 static void assign(struct ifcfg_vars *v, const char *key, const char *val, long line, const char *text, bool suse)
 {
 	if (streq(key, "BOOTPROTO"))
-		keep(&v->bootproto, val, &v->bootproto_line, &v->bootproto_text, line, text);
+		netcfg_keep(&v->bootproto, val, &v->bootproto_line, &v->bootproto_text, line, text);
 	else if (streq(key, "HWADDR"))
-		keep(&v->hwaddr, val, &v->mac_line, &v->mac_text, line, text);
+		netcfg_keep(&v->hwaddr, val, &v->mac_line, &v->mac_text, line, text);
 	else if (streq(key, "MACADDR") || (suse && streq(key, "LLADDR")))
-		keep(&v->macaddr, val, v->hwaddr ? NULL : &v->mac_line, &v->mac_text, line, text);
+		netcfg_keep(&v->macaddr, val, v->hwaddr ? NULL : &v->mac_line, &v->mac_text, line, text);
 	else if (streq(key, "DEVICE"))
-		keep(&v->device, val, NULL, NULL, 0, NULL);
+		netcfg_keep(&v->device, val, NULL, NULL, 0, NULL);
 	else if (streq(key, "TYPE"))
-		keep(&v->type, val, NULL, NULL, 0, NULL);
+		netcfg_keep(&v->type, val, NULL, NULL, 0, NULL);
 	else if (startswith(key, "IPADDR") && *val)
-		keep(&v->ipaddr, val, &v->ipaddr_line, &v->ipaddr_text, line, text);
+		netcfg_keep(&v->ipaddr, val, &v->ipaddr_line, &v->ipaddr_text, line, text);
 	else if (streq(key, "DHCPV6C"))
-		keep(&v->dhcpv6c, val, NULL, NULL, 0, NULL);
+		netcfg_keep(&v->dhcpv6c, val, NULL, NULL, 0, NULL);
 }
 
 static int parse_line(struct ifcfg_vars *v, char *line, long lineno, bool suse, const char **why)

@@ -16,37 +16,26 @@ struct kf {
 	bool has_addr;
 };
 
-static void set(char **slot, const char *v, long *lslot, char **tslot, long line, const char *text)
-{
-	free(*slot);
-	*slot = xstrdup(v);
-	if (lslot) {
-		*lslot = line;
-		free(*tslot);
-		*tslot = xstrdup(text);
-	}
-}
-
 static void kv(struct kf *k, const char *sec, const char *key, const char *val, long line, const char *text)
 {
 	if (streq(sec, "connection")) {
 		if (streq(key, "id"))
-			set(&k->id, val, NULL, NULL, 0, NULL);
+			netcfg_keep(&k->id, val, NULL, NULL, 0, NULL);
 		else if (streq(key, "interface-name"))
-			set(&k->ifname, val, NULL, NULL, 0, NULL);
+			netcfg_keep(&k->ifname, val, NULL, NULL, 0, NULL);
 		else if (streq(key, "type"))
-			set(&k->type, val, NULL, NULL, 0, NULL);
+			netcfg_keep(&k->type, val, NULL, NULL, 0, NULL);
 	} else if ((streq(sec, "ethernet") || streq(sec, "802-3-ethernet") || streq(sec, "wifi") ||
 		    streq(sec, "802-11-wireless")) && streq(key, "mac-address") && *val) {
-		set(&k->mac, val, &k->mac_line, &k->mac_text, line, text);
+		netcfg_keep(&k->mac, val, &k->mac_line, &k->mac_text, line, text);
 	} else if (streq(sec, "ipv4") || streq(sec, "ipv6")) {
 		bool v4 = sec[3] == '4';
 
 		if (streq(key, "method")) {
 			if (v4)
-				set(&k->v4, val, &k->v4_line, &k->v4_text, line, text);
+				netcfg_keep(&k->v4, val, &k->v4_line, &k->v4_text, line, text);
 			else
-				set(&k->v6, val, &k->v6_line, &k->v6_text, line, text);
+				netcfg_keep(&k->v6, val, &k->v6_line, &k->v6_text, line, text);
 		} else if (v4 && startswith(key, "address") && *val) {
 			k->has_addr = true;
 			k->addr_line = line;

@@ -252,3 +252,14 @@ void netcfg_free(struct netcfg *nc)
 	free(nc->bad);
 	memset(nc, 0, sizeof(*nc));
 }
+
+void netcfg_keep(char **slot, const char *val, long *lslot, char **tslot, long line, const char *text)
+{
+	free(*slot);
+	*slot = xstrdup(val);
+	if (lslot && tslot) {
+		*lslot = line;
+		free(*tslot);
+		*tslot = text ? xstrdup(text) : NULL;
+	}
+}

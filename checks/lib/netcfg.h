@@ -92,6 +92,8 @@ void netcfg_set_mac(struct netcfg_iface *ifc, const char *mac, long line, const 
 void netcfg_set_addr(struct netcfg_iface *ifc, long line, const char *text);
 /* INI line ("[Section]", "key=value", comment/blank): 1 section, 2 key, 0 nothing, -EBADMSG garbage. */
 int netcfg_ini_line(char *line, char **section, char **key, char **value);
+/* Replace *slot with a copy of val; with lslot, also remember where it was set (line, text). */
+void netcfg_keep(char **slot, const char *val, long *lslot, char **tslot, long line, const char *text);
 /* Files of DIRS (priority order) in name order, a name in a higher-priority dir shadowing the others,
  * filtered by SUFFIX (NULL: any) and skipping backup files. */
 void netcfg_list_files(const struct sysroot *sr, const char *const *dirs, const char *suffix, bool by_name,

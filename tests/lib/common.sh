@@ -47,6 +47,9 @@ attach_loop() {
     local dev
     dev=$(losetup -f --show "$1")
     on_exit "losetup -d '$dev'"
+    # Partitions partx added outlive the detach and would greet the next user of this number.
+    partx -d "$dev" 2>/dev/null || true
+    on_exit "partx -d '$dev'"
     partx -a "$dev" 2>/dev/null || true
     echo "$dev"
 }

@@ -14,7 +14,16 @@
 #include "client.h"
 #include "scanner.h"
 
-/* Default chunk size of new disks, chosen by measurement (docs/replication.md). */
+/*
+ * Chunk size of a disk new to the appliance, chosen by measurement (docs/replication.md): the smallest
+ * (64 KiB: what a random write costs on the wire) that keeps the disk at most SYNC_TARGET_CHUNKS
+ * chunks (manifest and hash table <= 16 MiB, a few hashes requests), up to the protocol's 16 MiB.
+ */
+#define SYNC_MIN_CHUNK_SIZE (64u << 10)
+#define SYNC_MAX_CHUNK_SIZE (16u << 20)
+#define SYNC_TARGET_CHUNKS (1ull << 19)
+uint32_t sync_default_chunk_size(uint64_t disk_size);
+/* Kept for callers written before the size-dependent default: prefer sync_default_chunk_size(). */
 #define SYNC_DEFAULT_CHUNK_SIZE (1u << 20)
 
 struct sync_progress {
@@ -43,10 +52,15 @@ struct sync_stats {
 	uint64_t zero_chunks;        /* chunks declared as zeros */
 	uint64_t chunks_skipped;     /* unchanged, or already staged in a resumed pass */
 	uint64_t committed_pass;
+	uint32_t chunk_size;         /* the disk's chunk size at the appliance (a bitmap's granularity) */
 	double seconds;
 };
 
-/* Returns 0 when the pass is committed, else -errno (logged, naming the disk). */
+/*
+ * Returns 0 when the pass is committed, else -errno (logged, naming the disk). A CHUNKS_BITMAP filter
+ * is in units of o->chunk_size; when the appliance fixed another chunk size for the disk (or no base
+ * hashes exist for the chunks it leaves out) the pass reads every chunk instead, never fewer.
+ */
 int sync_pass(struct client *c, const struct disk *d, const char *name, const struct chunk_filter *which,
 	      const struct sync_opts *o, struct sync_stats *st);
 

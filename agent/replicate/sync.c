@@ -53,6 +53,15 @@ struct pass {
 	struct sender *snd;
 };
 
+uint32_t sync_default_chunk_size(uint64_t disk_size)
+{
+	uint32_t cs = SYNC_MIN_CHUNK_SIZE;
+
+	while (cs < SYNC_MAX_CHUNK_SIZE && disk_nchunks(disk_size, cs) > SYNC_TARGET_CHUNKS)
+		cs <<= 1;
+	return cs;
+}
+
 bool sync_name_valid(const char *name)
 {
 	size_t n = strlen(name);
@@ -409,7 +418,7 @@ static int prepare(struct pass *p, const struct disk *d, const char *name, const
 	p->target = xasprintf("%s %s %s", o->url, o->agent_id, name);
 	p->manifest_path = xasprintf("%s/%s.manifest", o->state_dir, name);
 	p->passlog_path = xasprintf("%s/%s.pass", o->state_dir, name);
-	p->chunk_size = o->chunk_size ? o->chunk_size : SYNC_DEFAULT_CHUNK_SIZE;
+	p->chunk_size = o->chunk_size ? o->chunk_size : sync_default_chunk_size(d->size);
 	if (d->size == 0) {
 		log_err("%s: %s is empty: nothing to replicate", name, d->path);
 		return -EINVAL;
@@ -447,6 +456,12 @@ int sync_pass(struct client *c, const struct disk *d, const char *name, const st
 	/* Chunks a dirty bitmap leaves out keep their base hash: without a base for all of them, read all. */
 	if (!which || (which->kind != CHUNKS_ALL && (!p.base || p.committed_size != d->size)))
 		which = &all;
+	if (which->kind != CHUNKS_ALL && o->chunk_size && o->chunk_size != p.chunk_size) {
+		log_warn("%s: the appliance keeps chunks of %u bytes, the dirty bitmap has %u: reading every chunk",
+			 name, p.chunk_size, o->chunk_size);
+		which = &all;
+	}
+	st->chunk_size = p.chunk_size;
 	p.next = manifest_new(d->size, p.chunk_size, d->identity, p.target);
 	if (p.base)
 		memcpy(p.next->hashes, p.base, (p.base_n < p.nchunks ? p.base_n : p.nchunks) * CHUNK_HASH_LEN);

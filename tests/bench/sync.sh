@@ -15,7 +15,7 @@ source "$SOURCE_DIR/tests/lib/replicate.sh"
 need_cmd openssl jq rsync dd
 need_receiver
 GIB=${GIB:-2}
-SIZES=${SIZES:-1048576}
+SIZES=${SIZES:-$((64 << 10))}   # the default for a 2 GiB disk
 BYTES=$((GIB << 30))
 D=$(scratch)
 make_pki "$D"
@@ -43,14 +43,19 @@ sync
 
 printf '\n%-44s %12s %12s %8s\n' "measurement" "ours" "baseline" "ratio"
 for cs in $SIZES; do
-    # 1. scan rate
-    t0=$(now); dd if="$RND" of=/dev/null bs=4M iflag=direct status=none; t1=$(now)
-    dd_rate=$(awk -v b=$BYTES -v t="$(awk -v a="$t1" -v b="$t0" "BEGIN { print a - b }")" 'BEGIN { printf "%.1f", b / t / 1048576 }')
+    # 1. scan rate: an unchanged pass reads and hashes everything and sends nothing. The disk is
+    # shared, so dd and we alternate three times and the best of each counts.
     agent_sync "$D" -q --disk "$RND" --name "rnd-$cs" --chunk-size "$cs" --json >"$D/rnd-$cs-1.json" || fail "initial sync failed"
-    agent_sync "$D" -q --disk "$RND" --name "rnd-$cs" --json >"$D/rnd-$cs-2.json" || fail "scan pass failed"
-    [[ $(js "$D/rnd-$cs-2.json" chunks_sent) == 0 ]] || fail "unchanged image sent chunks"
-    our_rate=$(awk -v b="$(js "$D/rnd-$cs-2.json" bytes_read)" -v t="$(js "$D/rnd-$cs-2.json" seconds)" \
-        'BEGIN { printf "%.1f", b / t / 1048576 }')
+    dd_rate=0 our_rate=0
+    for rep in 1 2 3; do
+        t0=$(now); dd if="$RND" of=/dev/null bs=4M iflag=direct status=none; t1=$(now)
+        dd_rate=$(awk -v b=$BYTES -v t0="$t0" -v t1="$t1" -v best="$dd_rate" \
+            'BEGIN { r = b / (t1 - t0) / 1048576; printf "%.1f", r > best ? r : best }')
+        agent_sync "$D" -q --disk "$RND" --name "rnd-$cs" --json >"$D/rnd-$cs-2.json" || fail "scan pass failed"
+        [[ $(js "$D/rnd-$cs-2.json" chunks_sent) == 0 ]] || fail "unchanged image sent chunks"
+        our_rate=$(awk -v b="$(js "$D/rnd-$cs-2.json" bytes_read)" -v t="$(js "$D/rnd-$cs-2.json" seconds)" \
+            -v best="$our_rate" 'BEGIN { r = b / t / 1048576; printf "%.1f", r > best ? r : best }')
+    done
     printf '%-44s %10s/s %10s/s %8s\n' "scan MiB, chunk $((cs >> 10)) KiB (vs dd 4M direct)" "$our_rate" "$dd_rate" \
         "$(ratio "$our_rate" "$dd_rate")"
     printf '%-44s %10ss %12s %8s\n' "  initial sync of the random image" "$(js "$D/rnd-$cs-1.json" seconds)" "" ""

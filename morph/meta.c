@@ -4,7 +4,6 @@
 #include "fileio.h"
 
 #include <fcntl.h>
-#include <sys/random.h>
 #include <sys/sendfile.h>
 #include <sys/xattr.h>
 
@@ -199,46 +198,32 @@ static int copy_fd(int src, int dst)
 	}
 }
 
-static int open_temp(int dirfd, const char *name, char *tmp, size_t tmplen, mode_t mode)
-{
-	for (int tries = 0; tries < 16; tries++) {
-		unsigned rnd = 0;
-		int fd;
+struct meta_content {
+	const void *data;
+	size_t len;
+	int src_fd;
+	const struct file_meta *meta;
+	bool with_times;
+	mode_t mode;
+};
 
-		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
-			rnd ^= (unsigned)getpid() * 2654435761u + tries;
-		if (snprintf(tmp, tmplen, ".%s.%08x.tmp", name, rnd) >= (int)tmplen)
-			return -ENAMETOOLONG;
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-		if (fd >= 0 || errno != EEXIST)
-			return fd >= 0 ? fd : -errno;
-	}
-	return -EEXIST;
+static int fill_with_meta(int fd, void *userdata)
+{
+	const struct meta_content *c = userdata;
+	int r = c->data || c->src_fd < 0 ? write_all(fd, c->data, c->len) : copy_fd(c->src_fd, fd);
+
+	/* Owner, mode and xattrs are set before the rename: the new name never shows other metadata. */
+	if (r == 0)
+		r = c->meta ? meta_apply_fd(fd, c->meta, c->with_times) : (fchmod(fd, c->mode) < 0 ? -errno : 0);
+	return r;
 }
 
 int replace_file_at(int dirfd, const char *name, const void *data, size_t len, int src_fd,
 		    const struct file_meta *meta, bool with_times, mode_t mode)
 {
-	char tmp[512];
-	int fd, r;
+	struct meta_content c = { data, len, src_fd, meta, with_times, mode };
 
-	fd = open_temp(dirfd, name, tmp, sizeof(tmp), 0600);
-	if (fd < 0)
-		return fd;
-	r = data || src_fd < 0 ? write_all(fd, data, len) : copy_fd(src_fd, fd);
-	if (r == 0)
-		r = meta ? meta_apply_fd(fd, meta, with_times) : (fchmod(fd, mode) < 0 ? -errno : 0);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlinkat(dirfd, tmp, 0);
-		return r;
-	}
-	return fsync(dirfd) < 0 ? -errno : 0;
+	return atomic_replace_at(dirfd, name, fill_with_meta, &c);
 }
 
 int copy_fd_to(int src_fd, int dirfd, const char *name, mode_t mode)

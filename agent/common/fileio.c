@@ -109,26 +109,32 @@ int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+static int open_temp(int dirfd, const char *name, char *tmp, size_t tmplen)
 {
-	char tmp[512];
-	unsigned rnd = 0;
-	int fd = -1, r;
-
 	for (int tries = 0; tries < 16; tries++) {
+		unsigned rnd = 0;
+		int fd;
+
 		if (getrandom(&rnd, sizeof(rnd), 0) < 0)
 			rnd ^= (unsigned)getpid() * 2654435761u + tries;
-		if (snprintf(tmp, sizeof(tmp), ".%s.%08x.tmp", name, rnd) >= (int)sizeof(tmp))
+		if (snprintf(tmp, tmplen, ".%s.%08x.tmp", name, rnd) >= (int)tmplen)
 			return -ENAMETOOLONG;
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0 || errno != EEXIST)
-			break;
+			return fd >= 0 ? fd : -errno;
 	}
+	return -EEXIST;
+}
+
+int atomic_replace_at(int dirfd, const char *name, atomic_fill_fn fill, void *userdata)
+{
+	char tmp[512];
+	int fd, r;
+
+	fd = open_temp(dirfd, name, tmp, sizeof(tmp));
 	if (fd < 0)
-		return -errno;
-	r = write_all(fd, data, len);
-	if (r == 0 && fchmod(fd, mode) < 0) /* umask must not weaken or widen the mode asked for */
-		r = -errno;
+		return fd;
+	r = fill(fd, userdata);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
@@ -139,9 +145,29 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 		unlinkat(dirfd, tmp, 0);
 		return r;
 	}
-	if (fsync(dirfd) < 0)
-		return -errno;
-	return 0;
+	return fsync(dirfd) < 0 ? -errno : 0;
+}
+
+struct plain_content {
+	const void *data;
+	size_t len;
+	mode_t mode;
+};
+
+static int fill_plain(int fd, void *userdata)
+{
+	const struct plain_content *c = userdata;
+	int r = write_all(fd, c->data, c->len);
+
+	/* fchmod, not the open mode: umask must neither weaken nor widen the mode asked for. */
+	return r < 0 ? r : fchmod(fd, c->mode) < 0 ? -errno : 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	struct plain_content c = { data, len, mode };
+
+	return atomic_replace_at(dirfd, name, fill_plain, &c);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)

@@ -33,6 +33,13 @@ void line_iter_init(struct line_iter *it, char *buf, size_t len);
 char *line_iter_next(struct line_iter *it, bool *has_nul);
 
 int write_all(int fd, const void *data, size_t len);
+/*
+ * The one atomic replacement every writer uses: a temp file beside dirfd/name (0600), FILL writes
+ * its content and sets its metadata, then fsync, rename over name, fsync the directory. On any error
+ * the temp file is removed and name is untouched.
+ */
+typedef int (*atomic_fill_fn)(int fd, void *userdata);
+int atomic_replace_at(int dirfd, const char *name, atomic_fill_fn fill, void *userdata);
 /* Replace dirfd/name with data atomically, then fsync the directory. */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);

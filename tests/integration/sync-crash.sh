@@ -19,7 +19,7 @@ MiB=$((1 << 20))
 IMG=$D/disk.img
 dd if=/dev/urandom of="$IMG" bs=1M count=48 status=none
 
-agent_sync "$D" --disk "$IMG" --name img >/dev/null 2>&1 || fail "initial sync failed"
+agent_sync "$D" --disk "$IMG" --name img --chunk-size 1048576 >/dev/null 2>&1 || fail "initial sync failed"
 [[ $(replica_sha img) == $(sha_of "$IMG") ]] || fail "replica differs after the initial sync"
 dd if="$IMG" of="$D/chunk0" bs=1M count=1 status=none
 

@@ -40,10 +40,10 @@ static void run(struct check_ctx *ctx, struct result *r)
 	result_set(r, ST_FAIL, "%s:%u sets hostonly=\"yes\" (the effective value after every dracut configuration "
 		   "file): images dracut builds hold only this host's drivers, so the next rebuild leaves out the "
 		   "drivers %s needs.", v.path, v.line, ctx->target->pretty);
-	/* 99- sorts after every distribution drop-in; /etc/dracut.conf.d shadows /usr/lib of the same name. */
+	/* zz- sorts after every distribution drop-in (the name prepcheck --fix uses when 90- would not). */
 	result_remediation(r, true, "Add a dracut drop-in that sets hostonly=\"no\" after %s, then rebuild the "
 			   "images.", v.path);
-	result_command(r, "echo 'hostonly=\"no\"' > /etc/dracut.conf.d/99-mobility-hostonly.conf");
+	result_command(r, "echo 'hostonly=\"no\"' > /etc/dracut.conf.d/zz-mobility-%s.conf", ctx->target->name);
 	for (size_t i = 0; i < ctx->host->kernels.n; i++)
 		result_command(r, "dracut -f -v -N --kver %s", ctx->host->kernels.v[i]);
 	conf_value_free(&v);

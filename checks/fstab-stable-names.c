@@ -92,6 +92,8 @@ static void run(struct check_ctx *ctx, struct result *r)
 			      unstable == 1 ? "y" : "ies", ctx->target->pretty);
 		result_remediation(r, true, "Name each device by UUID= (filesystems, swap) in /etc/fstab; "
 				   "prepcheck --fix rewrites only the device field.");
+	} else if (result_get_status(r) == ST_PASS && f->n == 0) {
+		result_detail(r, "/etc/fstab has no entries.");
 	} else if (result_get_status(r) == ST_PASS) {
 		result_detail(r, "All %zu fstab entries name their device by content or are not block devices.",
 			      f->n);

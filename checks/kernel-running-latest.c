@@ -23,7 +23,7 @@ static void run(struct check_ctx *ctx, struct result *r)
 		return;
 	}
 	newest = h->kernels.v[h->kernels.n - 1];
-	e = result_evidence(r, "/proc/sys/kernel/osrelease", 0, h->kernel_running);
+	e = result_evidence(r, NULL, 0, NULL); /* from uname(2) */
 	cJSON_AddStringToObject(e, "kernel", h->kernel_running);
 	cJSON_AddStringToObject(e, "newest_installed", newest);
 	if (streq(newest, h->kernel_running)) {

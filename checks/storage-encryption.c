@@ -70,7 +70,16 @@ static void run(struct check_ctx *ctx, struct result *r)
 	struct disk_set *ds = ctx_disks(ctx);
 	size_t luks = 0, entries = 0;
 
-	for (size_t i = 0; i < ds->n; i++)
+	if (ds->error) {
+		result_set(r, ST_ERROR, "The disks could not be found (%s): encrypted volumes are unknown.", ds->error);
+		return;
+	}
+	for (size_t i = 0; i < ds->n; i++) {
+		if (ds->v[i].error) {
+			/* A disk we cannot read may hold LUKS volumes: never report "none" for it. */
+			result_set(r, ST_ERROR, "%s; its volumes could not be checked for encryption.", ds->v[i].error);
+			cJSON_AddStringToObject(result_evidence(r, NULL, 0, NULL), "device", ds->v[i].path);
+		}
 		for (size_t j = 0; j < ds->v[i].nvols; j++) {
 			const struct blk_volume *v = &ds->v[i].vols[j];
 			cJSON *e;
@@ -86,6 +95,7 @@ static void run(struct check_ctx *ctx, struct result *r)
 			if (v->uuid)
 				cJSON_AddStringToObject(e, "uuid", v->uuid);
 		}
+	}
 	check_crypttab(ctx, r, &entries);
 	if (luks && !entries)
 		result_set(r, ST_WARN, "%zu LUKS volume%s found on the disks but /etc/crypttab lists none: they are "
@@ -97,8 +107,8 @@ static void run(struct check_ctx *ctx, struct result *r)
 	result_detail(r, "%zu LUKS volume%s, %zu crypttab entr%s.", luks, luks == 1 ? "" : "s", entries,
 		      entries == 1 ? "y" : "ies");
 	result_remediation(r, false, "Decide how the target unlocks each volume: a network unlock (clevis with a "
-			   "tang server reachable from the target), or decrypt before migrating. Azure Disk Encryption "
-			   "replaces guest LUKS for the OS disk.");
+			   "tang server reachable from the target), or decrypt before migrating.%s",
+			   ctx->target->id == TARGET_AZURE ? " Azure Disk Encryption replaces guest LUKS for the OS disk." : "");
 	result_command(r, "lsblk -o NAME,FSTYPE,MOUNTPOINT");
 	result_command(r, "cryptsetup luksDump <device>");
 }

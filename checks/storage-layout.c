@@ -58,32 +58,39 @@ static int lvm_disk_count(const char *spec)
 	return n;
 }
 
-static void check_fs(struct check_ctx *ctx, struct result *r, const struct fstab_entry *e)
+/* Returns whether it found a problem with root or /boot. */
+static bool check_fs(struct check_ctx *ctx, struct result *r, const struct fstab_entry *e)
 {
+	bool found = false;
+
 	bool is_root = streq(e->file, "/"), is_boot = streq(e->file, "/boot");
 	enum spec_kind k;
 
 	if (!is_root && !is_boot)
-		return;
+		return false;
 	if (!streq(e->type, "auto") && !in(is_root ? root_fs : boot_fs, e->type)) {
 		result_set(r, ST_FAIL, "%s is on %s, which the target's boot path does not support.", e->file, e->type);
 		cJSON_AddStringToObject(result_evidence(r, "/etc/fstab", e->line, e->text), "fstype", e->type);
+		found = true;
 	}
 	k = fstab_spec_kind(e->spec, e->type);
 	if (!is_boot || k != SPEC_MAPPER || startswith(e->spec, "/dev/md"))
-		return;
+		return found;
 	if (sysroot_is_live(ctx->root)) {
 		int disks = lvm_disk_count(e->spec);
 		if (disks > 1) {
 			result_set(r, ST_FAIL, "/boot is on %s, which spans %d disks; the bootloader needs all of them in "
 				   "place before anything can reorder them.", e->spec, disks);
 			result_evidence(r, "/etc/fstab", e->line, e->text);
+			found = true;
 		}
 	} else {
 		result_set(r, ST_WARN, "/boot is on the logical volume %s; offline it cannot be verified that it stays "
 			   "on one disk.", e->spec);
 		result_evidence(r, "/etc/fstab", e->line, e->text);
+		found = true;
 	}
+	return found;
 }
 
 static void check_swap(struct check_ctx *ctx, struct result *r, const struct fstab_entry *e)
@@ -109,16 +116,21 @@ static void run(struct check_ctx *ctx, struct result *r)
 		result_file_error(r, "/etc/fstab", err);
 		return;
 	}
+	bool fs_problem = false;
 	for (size_t i = 0; i < f->n; i++) {
-		check_fs(ctx, r, &f->v[i]);
+		fs_problem |= check_fs(ctx, r, &f->v[i]);
 		check_swap(ctx, r, &f->v[i]);
 	}
 	if (result_get_status(r) == ST_PASS) {
 		result_detail(r, "Root and /boot filesystems and swap placement suit %s.", ctx->target->pretty);
 		return;
 	}
-	result_remediation(r, false, "Move /boot to a plain partition on the OS disk; on Azure, remove swap "
-			   "from fstab and let the agent put it on the resource disk (ResourceDisk.EnableSwap).");
+	if (!fs_problem)
+		result_remediation(r, false, "Remove swap from /etc/fstab and let the guest agent put it on the "
+				   "resource disk (ResourceDisk.EnableSwap=y in /etc/waagent.conf).");
+	else
+		result_remediation(r, false, "Put root and /boot on a supported filesystem (%s), /boot on a plain "
+				   "partition of the OS disk.", "ext4, xfs, btrfs");
 }
 
 const struct check check_storage_layout = {

@@ -84,8 +84,11 @@ static void run(struct check_ctx *ctx, struct result *r)
 		result_set(r, ST_WARN, "%u block-device rule(s) match on vendor, model, serial, bus or path "
 			   "attributes that the target's virtual disks do not share; their names, links and "
 			   "ownership will be missing after the move.", found);
-		result_remediation(r, true, "Comment out these rules (or rewrite them to match ENV{ID_FS_UUID} / "
-				   "ENV{ID_PART_ENTRY_UUID}), and mount by UUID=%s.", mounted ? " in /etc/fstab" : "");
+		/* Not fixable while fstab mounts a name only such a rule makes: commenting the rule out would
+		 * pass the re-check and leave a boot that waits for a device nobody creates. */
+		result_remediation(r, mounted == 0, "%sComment out these rules (or rewrite them to match "
+				   "ENV{ID_FS_UUID} / ENV{ID_PART_ENTRY_UUID}).",
+				   mounted ? "First mount by UUID= in /etc/fstab instead of the rule's names; then " : "");
 	} else {
 		result_detail(r, "No block-device rule relies on hardware identity.");
 	}

@@ -4,6 +4,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
+#include "manifest.h"
 #include "quiesce.h"
 #include "replicate.h"
 #include "tracker.h"
@@ -73,6 +74,13 @@ static void disk_start(struct daemon *d, struct ddisk *k)
 		disk_close(&disk);
 	}
 	k->pending = xcalloc((k->nchunks + 7) / 8 + 1, 1);
+	/* The last committed pass survives restarts in the manifest sync keeps per disk. */
+	_cleanup_free_ char *mpath = xasprintf("%s/%s.manifest", d->cfg->state_dir, k->cfg->name);
+	struct manifest *m = NULL;
+	if (manifest_load(mpath, &m) == 0) {
+		k->last_pass = m->committed_pass;
+		manifest_free(m);
+	}
 	k->verify_next = true; /* the first pass after a start hashes everything (manifest or appliance) */
 	mkdir(d->cfg->state_dir, 0700);
 	mkdir(dir, 0700);
@@ -330,6 +338,9 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 	r = do_freeze(d, req, err);
 	if (r < 0)
 		return r;
+	/* While frozen, say only what must be said: stderr may end in a journal on a frozen /var. */
+	enum log_level saved = log_get_level();
+	log_setup("mobility-agent", LOG_LVL_ERR);
 	for (size_t i = 0; i < d->n; i++)
 		if (d->disks[i].tr)
 			tracker_drain(d->disks[i].tr);
@@ -338,6 +349,7 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 		test_pause_frozen();
 	char *thaw_err = NULL;
 	int t = do_thaw(d, resp, &thaw_err);
+	log_setup("mobility-agent", saved);
 	if (r == 0 && t < 0) {
 		*err = thaw_err;
 		r = t;

@@ -17,6 +17,7 @@
 
 #include "fileio.h"
 #include "http.h"
+#include "identity-bind.h"
 #include "json.h"
 #include "log.h"
 #include "register.h"
@@ -28,6 +29,7 @@ struct http_server {
 	struct MHD_Daemon *d;
 	struct rstore *store;
 	struct agents *agents;
+	struct idbind *idb;
 	unsigned max_uploads;
 	atomic_uint uploads;
 	atomic_bool started;
@@ -38,7 +40,7 @@ enum op { OP_REGISTER, OP_DISK_INFO, OP_PASS_CREATE, OP_STAGED, OP_PUT_CHUNK, OP
 struct herr {
 	unsigned status;
 	const char *code;
-	char msg[256];
+	char msg[512]; /* room for two machines' identities */
 };
 
 struct req {
@@ -207,6 +209,26 @@ static int authenticate(struct http_server *h, struct MHD_Connection *c, char *a
 	return 0;
 }
 
+/* The machine behind the token must be the one bound to the agent id (§2.1). */
+static int check_identity(struct http_server *h, struct MHD_Connection *c, const char *agent, struct herr *e)
+{
+	const char *mid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Mobility-Machine-Id");
+	const char *uuid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Mobility-Product-Uuid");
+	char msg[sizeof(e->msg)];
+	int r = idbind_check(h->idb, agent, mid, uuid, msg, sizeof(msg));
+
+	if (r == 0)
+		return 0;
+	if (r == -EBADMSG)
+		return herr_set(e, 400, "bad_header", "%s", msg);
+	if (r == -EPERM) {
+		log_warn("refused: %s", msg);
+		return herr_set(e, 409, "identity_mismatch", "%s", msg);
+	}
+	log_err("%s", msg);
+	return herr_set(e, 500, "internal", "%s", msg);
+}
+
 /* Splits url into q's route; *allow is set for 405. */
 static int route(const char *url, const char *method, const char *agent, struct req *q, const char **allow,
 		 struct herr *e)
@@ -322,7 +344,8 @@ static int begin(struct http_server *h, struct MHD_Connection *c, const char *ur
 			*allow = "POST";
 			return herr_set(e, 405, "method_not_allowed", "use POST here");
 		}
-	} else if (authenticate(h, c, agent, e) < 0 || route(url, method, agent, q, allow, e) < 0) {
+	} else if (authenticate(h, c, agent, e) < 0 || route(url, method, agent, q, allow, e) < 0 ||
+		   check_identity(h, c, agent, e) < 0) {
 		return -1;
 	}
 	if (cl && !have_cl)
@@ -606,6 +629,9 @@ static enum MHD_Result do_register(struct http_server *h, struct MHD_Connection 
 		return herr_set(e, 500, "internal", "registration failed: %s", errstr(r)), MHD_NO;
 	}
 	agents_refresh(h->agents);
+	r = idbind_record(h->idb, id, json_get_str(j, "machine_id"), json_get_str(j, "product_uuid"));
+	if (r < 0) /* not fatal: the first request records it instead */
+		log_err("%s: cannot record the identity of the new agent: %s", id, errstr(r));
 	log_info("registered agent %s (hostname '%s', machine-id '%s', product uuid '%s')", id, host ? host : "",
 		 json_get_str(j, "machine_id") ?: "", json_get_str(j, "product_uuid") ?: "");
 	out = cJSON_CreateObject();
@@ -730,6 +756,7 @@ int http_start(const struct http_options *opt, struct rstore *store, struct agen
 		flags |= MHD_USE_IPv6;
 	h->store = store;
 	h->agents = agents;
+	idbind_new(store, &h->idb);
 	h->max_uploads = opt->max_uploads;
 	atomic_init(&h->uploads, 0);
 	atomic_init(&h->started, false);
@@ -743,6 +770,7 @@ int http_start(const struct http_options *opt, struct rstore *store, struct agen
 		MHD_OPTION_NOTIFY_COMPLETED, completed, h, MHD_OPTION_END);
 	if (!h->d) {
 		int r = errno ? -errno : -EINVAL;
+		idbind_free(h->idb);
 		free(h);
 		return r;
 	}
@@ -763,5 +791,6 @@ void http_stop(struct http_server *h)
 	if (!h)
 		return;
 	MHD_stop_daemon(h->d);
+	idbind_free(h->idb);
 	free(h);
 }

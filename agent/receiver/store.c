@@ -486,6 +486,11 @@ void rstore_free(struct rstore *s)
 	free(s);
 }
 
+int rstore_dirfd(const struct rstore *s)
+{
+	return s->dirfd;
+}
+
 static uint64_t popcount_or(const struct rpass *p)
 {
 	uint64_t n = 0;

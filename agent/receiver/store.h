@@ -64,6 +64,8 @@ bool rstore_geometry_valid(uint64_t size, uint64_t chunk_size);
 int rstore_open(const char *dir, const struct rstore_options *opt, struct rstore **ret);
 /* Frees memory and fds only: never writes (so a test can "crash" by freeing). */
 void rstore_free(struct rstore *s);
+/* The store directory (owned by s): per-agent files beside the disks (identity-bind.c). */
+int rstore_dirfd(const struct rstore *s);
 
 int rstore_disk_info(struct rstore *s, const char *agent, const char *disk, struct rdisk_info *info);
 /* Size and chunk size of the open pass P (-ESRCH if P is not open): cheap, for checking uploads. */

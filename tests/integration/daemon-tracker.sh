@@ -156,6 +156,8 @@ dd if=/dev/urandom of="$dev2" bs=64K count=1 seek=300 oflag=direct conv=notrunc 
 start_daemon
 jq -e 'all(.disks[]; .verify_pending == true)' "$S/status.json" >/dev/null ||
     { cat "$S/status.json" >&2; fail "a restart after kill -9 must declare a gap"; }
+jq -e 'all(.disks[]; .last_committed_pass > 0 and .tracker == "tracking")' "$S/status.json" >/dev/null ||
+    { cat "$S/status.json" >&2; fail "status after a restart must show the last committed pass"; }
 dsync "$S/p7.json"
 equal d2 "$dev2"
 equal d1 "$dev1"

@@ -70,7 +70,8 @@ assert_json "$S/defects.json" '.results[] | select(.id == "udev.net-rules") | .r
 assert_status "$S/defects.json" udev.block-rules fail # fstab mounts the rule's symlink
 ev "$S/defects.json" udev.block-rules | jq -se 'any(.path == "/etc/udev/rules.d/60-app-disk.rules" and .line == 1 and
     .rule == "block-attr" and (.relies_on | test("ID_SERIAL")))' >/dev/null || fail "block rule evidence"
-assert_json "$S/defects.json" '.results[] | select(.id == "udev.block-rules") | .remediation.fixable == true'
+# fstab mounts the rule's own name: --fix must not comment the rule out and leave that mount dangling.
+assert_json "$S/defects.json" '.results[] | select(.id == "udev.block-rules") | .remediation.fixable == false'
 assert_status "$S/defects.json" repos.local-sources fail
 ev "$S/defects.json" repos.local-sources | jq -se 'any(.path == "/etc/apt/sources.list" and .line == 2 and
     .dialect == "apt-line" and .kind == "media")' >/dev/null || fail "cdrom evidence"

@@ -5,6 +5,8 @@
  * (Hyper-V storvsc, virtio, NVMe): /dev/sdb may become /dev/sda, by-id serials and by-path
  * positions change, and a boot that waits for a missing device ends in an emergency shell.
  */
+#include <string.h>
+
 #include "check.h"
 #include "disks.h"
 #include "fstab-resolve.h"
@@ -35,6 +37,58 @@ static void report_bad_lines(struct result *r, const struct fstab *f)
 			   "fails on them, so they cannot be judged.", f->nbad, f->nbad == 1 ? "" : "s",
 			   f->bad[0].line, f->bad[0].reason);
 	}
+}
+
+/*
+ * The admin pastes these into a shell, so the device must survive both the single-quoted shell word
+ * and the sed regular expression unchanged: only characters that mean nothing to either are
+ * allowed ('.' is escaped). Anything else (octal escapes for spaces, quotes, brackets) gets a
+ * manual instruction instead of a command that might edit the wrong line.
+ */
+static bool sed_safe(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.:=+,@-", *s))
+			return false;
+	return true;
+}
+
+static char *sed_regex(const char *s)
+{
+	char *out = xmalloc(strlen(s) * 2 + 1), *p = out;
+
+	for (; *s; s++) {
+		if (*s == '.')
+			*p++ = '\\';
+		*p++ = *s;
+	}
+	*p = '\0';
+	return out;
+}
+
+/*
+ * One sed per line, anchored on the line number and on the whole first field (so /dev/sda1 never
+ * matches inside /dev/sda10), keeping the indentation and the separator. Without a known
+ * replacement the UUID is read at fix time, and sed runs only if blkid found one.
+ */
+static void command_replace(struct result *r, const struct fstab_entry *e, const char *spec)
+{
+	_cleanup_free_ char *re = NULL;
+
+	if (!sed_safe(e->spec) || (spec && !sed_safe(spec))) {
+		result_detail(r, "/etc/fstab line %ld names its device with characters special to the shell or to "
+			      "sed, so no command is given for it: edit that line by hand and replace %s with %s.",
+			      e->line, e->spec, spec ? spec : "UUID= and the output of blkid -s UUID -o value on it");
+		return;
+	}
+	re = sed_regex(e->spec);
+	if (spec)
+		result_command(r, "sed -i '%lds|^\\(\\s*\\)%s\\(\\s\\)|\\1%s\\2|' /etc/fstab", e->line, re, spec);
+	else
+		result_command(r, "u=$(blkid -s UUID -o value %s) && [ -n \"$u\" ] && "
+			       "sed -i \"%lds|^\\(\\s*\\)%s\\(\\s\\)|\\1UUID=$u\\2|\" /etc/fstab", e->spec, e->line, re);
 }
 
 static void run(struct check_ctx *ctx, struct result *r)
@@ -75,14 +129,13 @@ static void run(struct check_ctx *ctx, struct result *r)
 		if (v && v->uuid) {
 			_cleanup_free_ char *s = xasprintf("UUID=%s", v->uuid);
 			cJSON_AddStringToObject(ev, "suggested_spec", s);
-			result_command(r, "# /etc/fstab line %ld: replace %s with %s", e->line, e->spec, s);
+			command_replace(r, e, s);
 		} else if (v && v->partuuid) {
 			_cleanup_free_ char *s = xasprintf("PARTUUID=%s", v->partuuid);
 			cJSON_AddStringToObject(ev, "suggested_spec", s);
-			result_command(r, "# /etc/fstab line %ld: replace %s with %s", e->line, e->spec, s);
+			command_replace(r, e, s);
 		} else {
-			result_command(r, "blkid -s UUID -o value %s   # then use UUID=<value> on /etc/fstab line %ld",
-				       e->spec, e->line);
+			command_replace(r, e, NULL);
 		}
 		if (unstable == 1)
 			result_detail(r, "%s (line %ld, %s) is named by %s.", e->spec, e->line, e->file, kind_words(k));

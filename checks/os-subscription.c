@@ -6,10 +6,10 @@
  * preparation stage needs working repositories either way.
  */
 #include "check.h"
+#include "guest-arch.h"
 #include "repos.h"
 
 #include <strings.h>
-#include <sys/utsname.h>
 
 static bool contains_ci(const char *hay, const char *needle)
 {
@@ -20,11 +20,10 @@ static unsigned payg_repos(struct check_ctx *ctx, struct result *r)
 {
 	struct repo_vars vars;
 	struct repos rs = { 0 };
-	struct utsname u;
+	_cleanup_free_ char *arch = guest_arch(ctx->root);
 	unsigned n = 0;
 
-	uname(&u);
-	repo_vars_init(&vars, ctx->root, ctx->host->os_version_id, u.machine);
+	repo_vars_init(&vars, ctx->root, ctx->host->os_version_id, arch);
 	repos_load(ctx->root, &vars, &rs);
 	for (size_t i = 0; i < rs.n; i++) {
 		const struct repo *p = &rs.v[i];

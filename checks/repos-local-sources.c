@@ -5,9 +5,9 @@
  * installs packages, fails or hangs. Local paths may work if the files move with the disk: a warning.
  */
 #include "check.h"
+#include "guest-arch.h"
 #include "repos.h"
 
-#include <sys/utsname.h>
 
 /* The command that disables R, in its package manager's own terms. */
 static void disable_command(struct result *res, const struct repo *r)
@@ -59,11 +59,10 @@ static void run(struct check_ctx *ctx, struct result *res)
 {
 	struct repo_vars vars;
 	struct repos rs = { 0 };
-	struct utsname u;
+	_cleanup_free_ char *arch = guest_arch(ctx->root);
 	unsigned media = 0, files = 0;
 
-	uname(&u);
-	repo_vars_init(&vars, ctx->root, ctx->host->os_version_id, u.machine);
+	repo_vars_init(&vars, ctx->root, ctx->host->os_version_id, arch);
 	repos_load(ctx->root, &vars, &rs);
 	for (size_t i = 0; i < rs.n; i++) {
 		const struct repo *r = &rs.v[i];

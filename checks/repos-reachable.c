@@ -5,10 +5,10 @@
  * that cannot be reached makes that fail. All probes run in parallel under one deadline.
  */
 #include "check.h"
+#include "guest-arch.h"
 #include "repo-probe.h"
 #include "repos.h"
 
-#include <sys/utsname.h>
 
 /* Which probe(s) belong to which source and URL. */
 struct slot {
@@ -146,11 +146,10 @@ static void run(struct check_ctx *ctx, struct result *res)
 	struct repos rs = { 0 };
 	struct proxies px = { 0 };
 	struct plan pl = { 0 };
-	struct utsname u;
+	_cleanup_free_ char *arch = guest_arch(ctx->root);
 	int r;
 
-	uname(&u);
-	repo_vars_init(&vars, ctx->root, ctx->host->os_version_id, u.machine);
+	repo_vars_init(&vars, ctx->root, ctx->host->os_version_id, arch);
 	repos_load(ctx->root, &vars, &rs);
 	apt_proxy_load(ctx->root, &px.apt);
 	suse_proxy_load(ctx->root, &px.suse);

@@ -6,6 +6,8 @@
  * network after boot. Where the MAC is kept (KVM), pinning by MAC is the robust choice and names tied
  * to the kernel's probe order or the bus position are what breaks.
  */
+#include <string.h>
+
 #include "check.h"
 #include "netcfg.h"
 #include "udev-rules.h"
@@ -34,8 +36,34 @@ static void bad_evidence(struct result *r, const struct udev_rules *rs)
 	}
 }
 
+/* A path as one shell word: NetworkManager names its files "Wired connection 1.nmconnection". */
+static char *shell_word(const char *s)
+{
+	size_t n = 3;
+	char *out, *p;
+
+	if (*s && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_.,:=+@%-") == strlen(s))
+		return xstrdup(s);
+	for (const char *c = s; *c; c++)
+		n += *c == '\'' ? 4 : 1;
+	p = out = xmalloc(n);
+	*p++ = '\'';
+	for (; *s; s++) {
+		if (*s == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else {
+			*p++ = *s;
+		}
+	}
+	*p++ = '\'';
+	*p = '\0';
+	return out;
+}
+
 struct tally {
 	unsigned mac, path, kernel, cfg_mac;
+	strv manual; /* steps with no command, reported after the verdict */
 };
 
 static void scan_rules(struct check_ctx *ctx, struct result *r, const struct udev_rules *rs, struct tally *t)
@@ -51,8 +79,11 @@ static void scan_rules(struct check_ctx *ctx, struct result *r, const struct ude
 		if (k == UDEV_NET_MAC) {
 			t->mac++;
 			rule_evidence(r, u, k);
-			if (!keeps)
-				result_command(r, "sed -i '%ld,%lds/^/# /' %s", u->line, u->line_end, u->path);
+			if (!keeps) {
+				_cleanup_free_ char *w = shell_word(u->path);
+
+				result_command(r, "sed -i '%ld,%lds/^/# /' %s", u->line, u->line_end, w);
+			}
 		} else if (k == UDEV_NET_PATH) {
 			t->path++;
 			rule_evidence(r, u, k);
@@ -60,6 +91,56 @@ static void scan_rules(struct check_ctx *ctx, struct result *r, const struct ude
 			t->kernel++;
 			rule_evidence(r, u, k);
 		}
+	}
+}
+
+/*
+ * prepcheck --fix (morph/udev.c) only comments out udev rules; a MAC binding in a network
+ * configuration is the admin's, with the exact step for its dialect. Where the line only adds the
+ * MAC to a match or setting that still stands without it, commenting it out is the whole fix; where
+ * it is the only thing a match holds (networkd, .link, netplan), dropping it would match every NIC,
+ * so the admin replaces it with a match on the name.
+ */
+static void manual_unbind(struct result *r, const struct netcfg_iface *f, struct tally *t)
+{
+	const char *path = f->mac_path ? f->mac_path : f->path;
+	bool comment_out;
+
+	switch (f->dialect) {
+	case NETCFG_IFCFG:
+	case NETCFG_SUSE_IFCFG:
+	case NETCFG_INTERFACES:
+	case NETCFG_KEYFILE:
+		comment_out = true;
+		break;
+	case NETCFG_NETWORKD:
+		comment_out = f->name != NULL; /* [Match] Name= still selects the interface */
+		break;
+	default:
+		comment_out = false;
+		break;
+	}
+	if (comment_out && f->mac_line > 0) {
+		_cleanup_free_ char *w = shell_word(path);
+
+		result_command(r, "sed -i '%lds/^/# /' %s", f->mac_line, w);
+		return;
+	}
+	switch (f->dialect) {
+	case NETCFG_NETPLAN:
+		strv_push_take(&t->manual, xasprintf("%s:%ld: in the netplan entry %s, replace \"macaddress: %s\" with "
+			       "\"name: <interface>\" (the name the interface gets on the target), then run netplan "
+			       "generate.", path, f->mac_line, f->name ? f->name : "", f->mac));
+		break;
+	case NETCFG_NETWORKD_LINK:
+		strv_push_take(&t->manual, xasprintf("%s:%ld: this .link file names the interface by MAC %s: replace "
+			       "MACAddress= with OriginalName=<kernel name> in [Match], or remove the file.", path,
+			       f->mac_line, f->mac));
+		break;
+	default:
+		strv_push_take(&t->manual, xasprintf("%s:%ld: replace the MAC match %s with a match on the interface name "
+			       "(networkd: Name=<interface> in [Match]).", path, f->mac_line, f->mac));
+		break;
 	}
 }
 
@@ -77,6 +158,7 @@ static void scan_netcfg(struct check_ctx *ctx, struct result *r, const struct ne
 			cJSON_AddStringToObject(e, "mac", f->mac);
 			if (f->name)
 				cJSON_AddStringToObject(e, "interface", f->name);
+			manual_unbind(r, f, t);
 		}
 		if (f->bus_path) {
 			t->path++;
@@ -85,6 +167,18 @@ static void scan_netcfg(struct check_ctx *ctx, struct result *r, const struct ne
 			cJSON_AddStringToObject(e, "kind", "path-match");
 		}
 	}
+}
+
+/* --fix comments out the udev rules only: fixable when nothing else is left for the admin. */
+static void mac_remediation(struct result *r, const struct tally *t)
+{
+	result_remediation(r, t->mac > 0 && !t->cfg_mac && !t->path, "%s%s%s%s%s",
+			   t->mac ? "Comment out the MAC-pinned udev NAME rules (prepcheck --fix does this)." : "",
+			   t->mac && t->cfg_mac ? " " : "",
+			   t->cfg_mac ? "Remove the MAC bindings from the network configurations (HWADDR=, LLADDR=, "
+					"hwaddress, mac-address=, MACAddress=, macaddress:) by hand, with the commands and "
+					"steps given, so interfaces are matched by name." : "",
+			   t->path ? " " : "", t->path ? "Rename the interfaces named by bus position by hand." : "");
 }
 
 static void conclude(struct check_ctx *ctx, struct result *r, const struct tally *t)
@@ -97,8 +191,9 @@ static void conclude(struct check_ctx *ctx, struct result *r, const struct tally
 		result_set(r, ST_FAIL, "%u udev naming rule(s) and %u network configuration(s) are pinned to the "
 			   "current MAC address; %s gives the NIC a new MAC, so the interface would get no name or no "
 			   "configuration: no network after boot.", t->mac, t->cfg_mac, pretty);
-		result_remediation(r, t->mac > 0, "Comment out the MAC-pinned NAME rules and remove the MAC bindings "
-				   "(HWADDR=, mac-address=, MACAddress=, macaddress:) so interfaces are matched by name.");
+		mac_remediation(r, t);
+		for (size_t i = 0; i < t->manual.n; i++)
+			result_detail(r, "%s", t->manual.v[i]);
 	}
 	if (t->path) {
 		result_set(r, ST_WARN, "%u rule(s) or configuration(s) name an interface by its bus position, which "
@@ -133,6 +228,7 @@ static void run(struct check_ctx *ctx, struct result *r)
 	scan_netcfg(ctx, r, &nc, &t);
 	conclude(ctx, r, &t);
 	bad_evidence(r, &rs);
+	strv_free(&t.manual);
 	udev_rules_free(&rs);
 	netcfg_free(&nc);
 }

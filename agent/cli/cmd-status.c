@@ -6,6 +6,8 @@
  */
 #include "cli.h"
 #include "commands.h"
+#include "fileio.h"
+#include "identity.h"
 #include "json.h"
 #include "log.h"
 #include "quiesce.h"
@@ -13,8 +15,11 @@
 #include <getopt.h>
 #include <time.h>
 
+#define AGENT_STATE_DIR MOBILITY_LOCALSTATEDIR "/lib/mobility-agent"
+
 struct status_cli {
 	const char *state_dir; /* freeze state */
+	const char *agent_state_dir; /* the first-seen identity */
 	bool json;
 };
 
@@ -87,7 +92,54 @@ static int freeze_json(cJSON *parent, const char *key, const struct status_cli *
 	return 0;
 }
 
+static void identity_value(FILE *f, const char *label, const char *v, int err)
+{
+	if (v[0])
+		fprintf(f, "  %-12s %s\n", label, v);
+	else if (err == -ENOENT)
+		fprintf(f, "  %-12s none on this machine\n", label);
+	else
+		fprintf(f, "  %-12s unreadable: %s%s\n", label, errstr(err), err == -EACCES ? " (run as root)" : "");
+}
+
+/* The identity never blocks status: a clone is reported, it is the receiver that refuses it. */
+static int identity_text(FILE *f, const struct status_cli *a)
+{
+	struct identity_state st;
+	char *lines[3];
+	int r = identity_check(NULL, a->agent_state_dir, false, &st);
+
+	fprintf(f, "Identity:\n");
+	identity_value(f, "machine-id", st.current.machine_id, st.current.machine_id_error);
+	identity_value(f, "product UUID", st.current.product_uuid, st.current.product_uuid_error);
+	if (r < 0) {
+		log_err("%s/" IDENTITY_STATE_FILE ": cannot read the first-seen identity: %s", a->agent_state_dir, errstr(r));
+		return r;
+	}
+	if (!st.has_first)
+		fprintf(f, "  first seen   not recorded yet (mobility-agent run records it)\n");
+	else
+		print_time(f, "first seen", st.first_seen * 1000);
+	for (size_t i = 0, n = identity_warnings(&st, lines); i < n; i++) {
+		fprintf(f, "  WARNING: %s\n", lines[i]);
+		free(lines[i]);
+	}
+	return 0;
+}
+
+static int identity_json(cJSON *parent, const char *key, const struct status_cli *a)
+{
+	struct identity_state st;
+	int r = identity_check(NULL, a->agent_state_dir, false, &st);
+
+	if (r < 0)
+		log_err("%s/" IDENTITY_STATE_FILE ": cannot read the first-seen identity: %s", a->agent_state_dir, errstr(r));
+	cJSON_AddItemToObject(parent, key, identity_state_json(&st));
+	return r;
+}
+
 static const struct status_section sections[] = {
+	{ "identity", identity_text, identity_json },
 	{ "freeze", freeze_text, freeze_json },
 	/* { "replication", replication_text, replication_json }, — the daemon's section goes here */
 };
@@ -95,29 +147,35 @@ static const struct status_section sections[] = {
 static void usage(void)
 {
 	fputs("Usage:\n mobility-agent status [options]\n"
-	      "\nShow what the agent is doing: freeze state (and whether a watchdog holds it).\n"
+	      "\nShow what the agent is doing: the machine's identity (and a warning when it changed since\n"
+	      "first seen: a clone or a new VM), freeze state (and whether a watchdog holds it).\n"
 	      "\nOptions:\n"
 	      "      --state-dir DIR      freeze state (default $" QUIESCE_STATE_DIR_ENV " or " QUIESCE_DEFAULT_STATE_DIR ")\n"
+	      "      --agent-state-dir DIR  the agent's state: first-seen identity (default " AGENT_STATE_DIR ")\n"
 	      "      --json               print as JSON\n" USAGE_HELP_OPTIONS USAGE_FOOTER("mobility-agent(8)"),
 	      stdout);
 }
 
 int cmd_status(int argc, char **argv)
 {
-	enum { OPT_STATE = 256, OPT_JSON };
+	enum { OPT_STATE = 256, OPT_AGENT_STATE, OPT_JSON };
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "agent-state-dir", required_argument, NULL, OPT_AGENT_STATE },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct status_cli a = { 0 };
+	struct status_cli a = { .agent_state_dir = AGENT_STATE_DIR };
 	int c, failed = 0;
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_STATE:
 			a.state_dir = optarg;
+			break;
+		case OPT_AGENT_STATE:
+			a.agent_state_dir = optarg;
 			break;
 		case OPT_JSON:
 			a.json = true;

@@ -52,6 +52,8 @@ static int read_value(const char *root, const char *path, char out[IDENTITY_VALU
 
 void identity_read(const char *root, struct identity *id)
 {
+	if (!root)
+		root = getenv("MOBILITY_IDENTITY_ROOT");
 	*id = (struct identity){ 0 };
 	id->machine_id_error = read_value(root, IDENTITY_MACHINE_ID_PATH, id->machine_id);
 	id->product_uuid_error = read_value(root, IDENTITY_PRODUCT_UUID_PATH, id->product_uuid);
@@ -161,6 +163,42 @@ size_t identity_warnings(const struct identity_state *st, char *lines[3])
 				       shown(st->first.machine_id), shown(st->current.machine_id));
 	lines[n] = NULL;
 	return n;
+}
+
+static void add_error(cJSON *o, const char *key, int err)
+{
+	if (err)
+		cJSON_AddStringToObject(o, key, err == -ENOENT ? "none on this machine" : errstr(err));
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+cJSON *identity_state_json(const struct identity_state *st)
+{
+	cJSON *o = cJSON_CreateObject(), *w;
+	char *lines[3];
+	size_t n;
+
+	cJSON_AddStringToObject(o, "machine_id", st->current.machine_id);
+	cJSON_AddStringToObject(o, "product_uuid", st->current.product_uuid);
+	add_error(o, "machine_id_error", st->current.machine_id_error);
+	add_error(o, "product_uuid_error", st->current.product_uuid_error);
+	if (st->has_first) {
+		cJSON *f = cJSON_AddObjectToObject(o, "first_seen");
+		cJSON_AddStringToObject(f, "machine_id", st->first.machine_id);
+		cJSON_AddStringToObject(f, "product_uuid", st->first.product_uuid);
+		cJSON_AddNumberToObject(f, "at", (double)st->first_seen);
+	} else {
+		cJSON_AddNullToObject(o, "first_seen");
+	}
+	cJSON_AddBoolToObject(o, "changed", st->changed != 0);
+	w = cJSON_AddArrayToObject(o, "warnings");
+	n = identity_warnings(st, lines);
+	for (size_t i = 0; i < n; i++) {
+		cJSON_AddItemToArray(w, cJSON_CreateString(lines[i]));
+		free(lines[i]);
+	}
+	return o;
 }
 
 static char *header_line(const char *name, const char *value)

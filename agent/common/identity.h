@@ -15,6 +15,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "json.h"
+
 #define IDENTITY_VALUE_MAX 64
 #define IDENTITY_MACHINE_ID_PATH "/etc/machine-id"
 #define IDENTITY_PRODUCT_UUID_PATH "/sys/class/dmi/id/product_uuid"
@@ -47,9 +49,9 @@ struct identity_state {
 bool identity_normalize(const char *in, char out[IDENTITY_VALUE_MAX + 1]);
 
 /*
- * Read the running machine's identity. root: NULL for "/", else a directory holding
- * etc/machine-id and sys/class/dmi/id/product_uuid (tests). Never fails: a value that cannot be read
- * is "" with its error set.
+ * Read the running machine's identity. root: a directory holding etc/machine-id and
+ * sys/class/dmi/id/product_uuid (tests); NULL: $MOBILITY_IDENTITY_ROOT if set (integration tests play
+ * a clone with it), else "/". Never fails: a value that cannot be read is "" with its error set.
  */
 void identity_read(const char *root, struct identity *id);
 
@@ -76,6 +78,13 @@ int identity_check(const char *root, const char *state_dir, bool record, struct 
  * replication refuses to mix machines"), NULL-terminated in lines[0..2], malloc'ed; returns how many.
  */
 size_t identity_warnings(const struct identity_state *st, char *lines[3]);
+
+/*
+ * {"machine_id", "product_uuid", "machine_id_error", "product_uuid_error" (null or why the value is
+ * empty), "first_seen": null or {"machine_id", "product_uuid", "at"}, "changed": bool,
+ * "warnings": [...]} for status outputs.
+ */
+cJSON *identity_state_json(const struct identity_state *st);
 
 /*
  * The two request header lines for libcurl (curl_slist), malloc'ed: "X-Mobility-Machine-Id: VALUE"

@@ -60,6 +60,11 @@ static void child_exec(const char *const *argv, const struct run_opts *o, int in
 	 * prepcheck --fix must not leave an initramfs generator writing on. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGPIPE, SIG_DFL);
+	/* A blocked mask survives exec: a caller reading signals from a signalfd (the freeze watchdog)
+	 * would hand its children a SIGTERM they never see - our timeout, or a service manager later. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (dup2(in, 0) < 0 || (out >= 0 && dup2(out, 1) < 0) || (err >= 0 && dup2(err, 2) < 0))
 		goto fail;
 	if (o->chroot_dir && (chroot(o->chroot_dir) < 0 || chdir("/") < 0))

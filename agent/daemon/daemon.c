@@ -2,6 +2,7 @@
 #include "daemon.h"
 #include "control.h"
 #include "fileio.h"
+#include "identity.h"
 #include "json.h"
 #include "log.h"
 #include "manifest.h"
@@ -27,6 +28,7 @@ struct ddisk {
 	struct tracker *tr;
 	char *tracker_error;   /* why this disk is in hash mode */
 	uint32_t chunk_size;
+	uint64_t size;         /* bytes, when the daemon started */
 	uint8_t *pending;      /* chunks taken from the tracker whose pass has not committed yet */
 	uint64_t nchunks;
 	bool verify_next;      /* a verify pass was due and did not commit */
@@ -61,32 +63,23 @@ static int read_token(const char *path, char **out)
 	return **out ? 0 : -ENODATA;
 }
 
-static void disk_start(struct daemon *d, struct ddisk *k)
+/* (Re)start the tracker of K at K's chunk size; on failure the disk is in hash mode, and says why. */
+static void tracker_begin(struct daemon *d, struct ddisk *k)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/tracker", d->cfg->state_dir);
-	struct disk disk;
-	char *err = NULL;
-	int r;
-
-	k->chunk_size = SYNC_DEFAULT_CHUNK_SIZE;
-	if (disk_open(k->cfg->device, &disk) == 0) {
-		k->nchunks = disk_nchunks(disk.size, k->chunk_size);
-		disk_close(&disk);
-	}
-	k->pending = xcalloc((k->nchunks + 7) / 8 + 1, 1);
-	/* The last committed pass survives restarts in the manifest sync keeps per disk. */
-	_cleanup_free_ char *mpath = xasprintf("%s/%s.manifest", d->cfg->state_dir, k->cfg->name);
-	struct manifest *m = NULL;
-	if (manifest_load(mpath, &m) == 0) {
-		k->last_pass = m->committed_pass;
-		manifest_free(m);
-	}
-	k->verify_next = true; /* the first pass after a start hashes everything (manifest or appliance) */
-	mkdir(d->cfg->state_dir, 0700);
-	mkdir(dir, 0700);
 	/* reclaim_stale: a predecessor killed with -9 leaves its trace set up in the kernel. */
 	struct tracker_opts to = { .buf_size = (uint32_t)d->cfg->tracker_buf_kib * 1024,
 				   .buf_nr = (uint32_t)d->cfg->tracker_buf_nr, .reclaim_stale = true };
+	unsigned gaps = 0;
+	char *err = NULL;
+	int r;
+
+	mkdir(d->cfg->state_dir, 0700);
+	mkdir(dir, 0700);
+	free(k->tracker_error);
+	k->tracker_error = NULL;
+	free(k->pending);
+	k->pending = xcalloc((k->nchunks + 7) / 8 + 1, 1);
 	r = tracker_start(k->cfg->device, k->chunk_size, dir, &to, &k->tr, &err);
 	if (r < 0) {
 		k->tracker_error = err ? err : xasprintf("%s: cannot track: %s", k->cfg->device, strerror(-r));
@@ -94,13 +87,58 @@ static void disk_start(struct daemon *d, struct ddisk *k)
 		log_warn("%s: hash mode (every pass reads the whole disk): %s", k->cfg->name, k->tracker_error);
 		return;
 	}
-	unsigned gaps = 0;
 	/* A clean restart (bitmap and marker reloaded, no gap) needs no verify. */
-	if (!tracker_take_verify(k->tr, &gaps))
-		k->verify_next = false;
-	else
+	if (tracker_take_verify(k->tr, &gaps)) {
+		k->verify_next = true;
 		k->last_gaps = gaps;
-	log_info("%s: tracking %s%s", k->cfg->name, k->cfg->device, k->verify_next ? " (first pass verifies)" : "");
+	}
+	log_info("%s: tracking %s in %u-byte chunks%s", k->cfg->name, k->cfg->device, k->chunk_size,
+		 k->verify_next ? " (the next pass verifies)" : "");
+}
+
+static void disk_start(struct daemon *d, struct ddisk *k)
+{
+	_cleanup_free_ char *mpath = xasprintf("%s/%s.manifest", d->cfg->state_dir, k->cfg->name);
+	struct manifest *m = NULL;
+	uint64_t size = 0;
+	struct disk disk;
+
+	if (disk_open(k->cfg->device, &disk) == 0) {
+		size = disk.size;
+		disk_close(&disk);
+	}
+	k->size = size;
+	/* The tracker's chunks must be the replica's: the committed manifest's size, else sync's default. */
+	k->chunk_size = sync_default_chunk_size(size);
+	if (manifest_load(mpath, &m) == 0) {
+		k->last_pass = m->committed_pass; /* survives restarts */
+		if (m->chunk_size)
+			k->chunk_size = m->chunk_size;
+		manifest_free(m);
+	}
+	k->nchunks = disk_nchunks(size, k->chunk_size);
+	k->verify_next = !k->last_pass; /* nothing committed yet: the first pass reads everything */
+	tracker_begin(d, k);
+	if (!k->tr)
+		k->verify_next = true;
+}
+
+/* The appliance decided another chunk size (an existing replica): follow it, and verify once. */
+static void follow_chunk_size(struct daemon *d, struct ddisk *k, uint32_t chunk_size)
+{
+	if (!chunk_size || chunk_size == k->chunk_size)
+		return;
+	log_warn("%s: the replica uses %u-byte chunks, not %u: tracking again at its size", k->cfg->name, chunk_size,
+		 k->chunk_size);
+	if (k->tr) {
+		tracker_stop(k->tr, false);
+		tracker_free(k->tr);
+		k->tr = NULL;
+	}
+	k->chunk_size = chunk_size;
+	k->nchunks = disk_nchunks(k->size, chunk_size);
+	k->verify_next = true;
+	tracker_begin(d, k);
 }
 
 static struct client *make_client(struct daemon *d, char **err)
@@ -140,9 +178,10 @@ static uint64_t take_dirty(struct ddisk *k)
 	return total;
 }
 
-static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool full, struct sync_stats *st)
+static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool full, const char *state_dir,
+		     struct sync_stats *st)
 {
-	struct sync_opts o = { .state_dir = d->cfg->state_dir, .url = d->cfg->appliance_url,
+	struct sync_opts o = { .state_dir = state_dir ? state_dir : d->cfg->state_dir, .url = d->cfg->appliance_url,
 			       .agent_id = d->cfg->agent_id, .chunk_size = k->chunk_size, .full = full };
 	struct chunk_filter all = { .kind = CHUNKS_ALL };
 	struct chunk_filter dirty = { .kind = CHUNKS_BITMAP, .bitmap = k->pending, .nbits = k->nchunks };
@@ -185,6 +224,7 @@ static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool f
 	k->verify_next = false;
 	k->last = *st;
 	k->last_pass = st->committed_pass;
+	follow_chunk_size(d, k, st->chunk_size);
 	return 0;
 }
 
@@ -211,12 +251,13 @@ static uint64_t dirty_now(struct ddisk *k)
 	return ts.dirty_chunks;
 }
 
-/* One pass over every disk; fills resp_disks with the stats. */
-static int pass_all(struct daemon *d, struct client *c, bool full, cJSON *resp_disks, char **err)
+/* One pass over every disk; fills resp_disks with the stats. STATE_DIR overrides the configured one. */
+static int pass_all(struct daemon *d, struct client *c, bool full, const char *state_dir, cJSON *resp_disks,
+		    char **err)
 {
 	for (size_t i = 0; i < d->n; i++) {
 		struct sync_stats st;
-		int r = disk_pass(d, c, &d->disks[i], full, &st);
+		int r = disk_pass(d, c, &d->disks[i], full, state_dir, &st);
 
 		if (r < 0) {
 			*err = xstrdup(d->disks[i].last_error ? d->disks[i].last_error : "pass failed");
@@ -246,7 +287,8 @@ static char **mounts_arg(const cJSON *req)
 	return v;
 }
 
-static int do_freeze(struct daemon *d, const cJSON *req, char **err)
+/* KEEP (may be NULL): a directory the frozen phase writes to; freezing its filesystem is refused. */
+static int do_freeze(struct daemon *d, const cJSON *req, const char *keep, char **err)
 {
 	_cleanup_free_ char **only = mounts_arg(req);
 	const cJSON *t = cJSON_GetObjectItem(req, "timeout");
@@ -266,6 +308,13 @@ static int do_freeze(struct daemon *d, const cJSON *req, char **err)
 		free(bad);
 		return r;
 	}
+	struct stat st;
+	if (keep && stat(keep, &st) == 0 && quiesce_plan_has_dev(&d->qplan, st.st_dev)) {
+		*err = xasprintf("%s is on a filesystem the cutover would freeze; the final pass writes its state "
+				 "there (keep the control socket's directory on /run)", keep);
+		quiesce_plan_free(&d->qplan);
+		return -EDEADLK;
+	}
 	r = quiesce_freeze(&d->qplan, &o, &d->qh, &msgs, err);
 	if (r < 0) {
 		quiesce_plan_free(&d->qplan);
@@ -274,7 +323,7 @@ static int do_freeze(struct daemon *d, const cJSON *req, char **err)
 	return r;
 }
 
-static int do_thaw(struct daemon *d, cJSON *resp, char **err)
+static int do_thaw(struct daemon *d, cJSON *resp, bool *watchdog_fired, char **err)
 {
 	_cleanup_strv_ strv msgs = { 0 };
 	bool timed_out = false;
@@ -285,6 +334,8 @@ static int do_thaw(struct daemon *d, cJSON *resp, char **err)
 		return -ENOENT;
 	}
 	r = quiesce_thaw(d->qh, &d->qplan, &msgs, &timed_out);
+	if (watchdog_fired)
+		*watchdog_fired = timed_out;
 	if (resp) {
 		cJSON_AddItemToObject(resp, "filesystems", quiesce_plan_json(&d->qplan));
 		cJSON_AddBoolToObject(resp, "watchdog_timed_out", timed_out);
@@ -318,14 +369,49 @@ static void test_pause_frozen(void)
 		usleep(20000);
 }
 
-/* Converge while the dirty set shrinks, then freeze, drain, final pass, commit, thaw. */
+/* Copy STATE_DIR/NAME.{manifest,pass} between the state directory and the cutover's directory. */
+static int copy_state(const char *from, const char *to, const char *name)
+{
+	static const char *const suffixes[] = { "manifest", "pass" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		_cleanup_free_ char *src = xasprintf("%s/%s.%s", from, name, suffixes[i]);
+		_cleanup_free_ char *dst = xasprintf("%s/%s.%s", to, name, suffixes[i]);
+		_cleanup_free_ char *buf = NULL;
+		size_t len = 0;
+		int r = read_file_bounded(src, 1u << 30, &buf, &len);
+
+		if (r == -ENOENT) {
+			unlink(dst);
+			continue;
+		}
+		if (r < 0 || (r = write_file_atomic(dst, buf, len, 0600)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Converge while the dirty set shrinks, then freeze, drain, final pass, commit, thaw.
+ *
+ * The final pass runs while the filesystems are frozen, and the state directory (manifests, pass
+ * logs) usually lives on one of them: writing there would block until the watchdog thaws. So the
+ * frozen pass keeps its state beside the control socket (on /run), and it is copied back after thaw.
+ */
 static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSON *disks, cJSON *resp, char **err)
 {
+	_cleanup_free_ char *sock = xstrdup(d->cfg->control_socket);
+	_cleanup_free_ char *frozen_state = NULL;
 	uint64_t prev = UINT64_MAX, dirty = 0;
+	bool fired = false;
 	int passes = 0, r;
+	char *slash = strrchr(sock, '/');
 
+	if (slash)
+		*slash = '\0';
+	frozen_state = xasprintf("%s/cutover-state", slash ? sock : ".");
 	for (; passes < CUTOVER_MAX_PASSES; passes++) {
-		r = pass_all(d, c, false, disks, err);
+		r = pass_all(d, c, false, NULL, disks, err);
 		if (r < 0)
 			return r;
 		dirty = 0;
@@ -335,7 +421,17 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 			break;
 		prev = dirty;
 	}
-	r = do_freeze(d, req, err);
+	if (mkdir(frozen_state, 0700) < 0 && errno != EEXIST) {
+		*err = xasprintf("%s: %s", frozen_state, strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		if ((r = copy_state(d->cfg->state_dir, frozen_state, d->disks[i].cfg->name)) < 0) {
+			*err = xasprintf("%s: cannot stage the state of %s: %s", frozen_state, d->disks[i].cfg->name,
+					 strerror(-r));
+			return r;
+		}
+	r = do_freeze(d, req, frozen_state, err);
 	if (r < 0)
 		return r;
 	/* While frozen, say only what must be said: stderr may end in a journal on a frozen /var. */
@@ -344,17 +440,28 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 	for (size_t i = 0; i < d->n; i++)
 		if (d->disks[i].tr)
 			tracker_drain(d->disks[i].tr);
-	r = pass_all(d, c, false, disks, err);
+	r = pass_all(d, c, false, frozen_state, disks, err);
 	if (r == 0)
 		test_pause_frozen();
 	char *thaw_err = NULL;
-	int t = do_thaw(d, resp, &thaw_err);
+	int t = do_thaw(d, resp, &fired, &thaw_err);
 	log_setup("mobility-agent", saved);
+	for (size_t i = 0; i < d->n && r == 0; i++)
+		if ((r = copy_state(frozen_state, d->cfg->state_dir, d->disks[i].cfg->name)) < 0)
+			*err = xasprintf("%s: cannot store the state of %s: %s", d->cfg->state_dir,
+					 d->disks[i].cfg->name, strerror(-r));
 	if (r == 0 && t < 0) {
 		*err = thaw_err;
+		thaw_err = NULL;
 		r = t;
-	} else {
-		free(thaw_err);
+	}
+	free(thaw_err);
+	/* The watchdog thawed before we did: the final pass may have read a live filesystem. */
+	if (r == 0 && fired) {
+		*err = xasprintf("the freeze timed out (freeze.timeout %d s) before the final pass finished: the replica "
+				 "is not a consistent cutover point; raise the timeout or cut over again",
+				 d->cfg->freeze_timeout);
+		r = -ETIMEDOUT;
 	}
 	cJSON_AddNumberToObject(resp, "passes", passes + 2);
 	cJSON_AddNumberToObject(resp, "dirty_before_freeze", (double)dirty);
@@ -377,7 +484,7 @@ static cJSON *handle_sync(struct daemon *d, const cJSON *req)
 	for (size_t i = 0; i < d->n; i++)
 		cJSON_AddItemToArray(disks, cJSON_CreateNull());
 	resp = control_ok();
-	r = cutover ? do_cutover(d, c, req, disks, resp, &err) : pass_all(d, c, full, disks, &err);
+	r = cutover ? do_cutover(d, c, req, disks, resp, &err) : pass_all(d, c, full, NULL, disks, &err);
 	client_free(c);
 	if (r < 0) {
 		cJSON_Delete(resp);
@@ -425,6 +532,7 @@ static cJSON *handle_status(struct daemon *d)
 {
 	cJSON *resp = control_ok(), *disks = cJSON_CreateArray();
 	struct quiesce_status qs;
+	struct identity_state id;
 
 	json_add_str(resp, "agent_id", d->cfg->agent_id);
 	cJSON_AddNumberToObject(resp, "pid", getpid());
@@ -435,7 +543,27 @@ static cJSON *handle_status(struct daemon *d)
 		cJSON_AddItemToObject(resp, "freeze", quiesce_status_json(&qs));
 		quiesce_status_free(&qs);
 	}
+	identity_check(NULL, d->cfg->state_dir, false, &id);
+	cJSON_AddItemToObject(resp, "identity", identity_state_json(&id));
 	return resp;
+}
+
+/* Records the first-seen identity, or says loudly that this is not the machine it was (a clone). */
+static void identity_at_start(const struct agent_config *cfg)
+{
+	struct identity_state st;
+	char *lines[3];
+	int r = identity_check(NULL, cfg->state_dir, true, &st);
+
+	if (r < 0)
+		log_err("%s/" IDENTITY_STATE_FILE ": %s", cfg->state_dir, errstr(r));
+	else if (st.recorded_now)
+		log_info("identity recorded: machine-id %s, product UUID %s", st.current.machine_id,
+			 st.current.product_uuid[0] ? st.current.product_uuid : "(none)");
+	for (size_t i = 0, n = identity_warnings(&st, lines); i < n; i++) {
+		log_warn("%s", lines[i]);
+		free(lines[i]);
+	}
 }
 
 static cJSON *handler(void *userdata, const cJSON *req)
@@ -458,13 +586,13 @@ static cJSON *handler(void *userdata, const cJSON *req)
 	if (streq(cmd, "sync")) {
 		resp = handle_sync(d, req);
 	} else if (streq(cmd, "freeze")) {
-		r = do_freeze(d, req, &err);
+		r = do_freeze(d, req, NULL, &err);
 		resp = r < 0 ? control_error("%s", err ? err : strerror(-r)) : control_ok();
 		if (r == 0)
 			cJSON_AddItemToObject(resp, "filesystems", quiesce_plan_json(&d->qplan));
 	} else if (streq(cmd, "thaw")) {
 		resp = control_ok();
-		r = do_thaw(d, resp, &err);
+		r = do_thaw(d, resp, NULL, &err);
 		if (r < 0) {
 			cJSON_Delete(resp);
 			resp = control_error("%s", err ? err : strerror(-r));
@@ -512,6 +640,7 @@ int daemon_run(const struct agent_config *cfg, int ready_fd)
 			errstr(r));
 		return r;
 	}
+	identity_at_start(cfg);
 	/* Signals go to the signalfd only: every thread started from here inherits the mask. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
@@ -566,7 +695,7 @@ int daemon_run(const struct agent_config *cfg, int ready_fd)
 	pthread_mutex_lock(&d.lock);
 	if (d.qh) {
 		char *err = NULL;
-		do_thaw(&d, NULL, &err);
+		do_thaw(&d, NULL, NULL, &err);
 		free(err);
 	}
 out:

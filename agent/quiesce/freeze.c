@@ -25,6 +25,8 @@
 #endif
 #define WATCHDOG_NAME "mobility-freeze-watchdog"
 #define WATCHDOG_START_MS 10000
+/* How long a new freeze waits for the last one's watchdog to finish (thaw hooks, last state write). */
+#define LOCK_WAIT_MS 3000
 
 struct quiesce_handle {
 	int ctl;
@@ -349,6 +351,27 @@ static int freeze_one(struct quiesce_handle *h, struct quiesce_plan *plan, size_
 	}
 }
 
+/*
+ * The lock is held. By a watchdog holding filesystems frozen now: refuse at once. Otherwise it is
+ * a predecessor finishing - a watchdog whose timer fired (it has saved "not active" and runs the
+ * thaw hooks, then releases the lock), or a "status" probing the lock - so wait a moment for it.
+ */
+static int lock_after_predecessor(const char *dir, int dirfd, int *lockfd)
+{
+	long long end = quiesce_mono_ms() + LOCK_WAIT_MS;
+	int r;
+
+	do {
+		_cleanup_(quiesce_status_free) struct quiesce_status st = { 0 };
+
+		if (quiesce_status_read(dir, &st) == 0 && st.active && st.watchdog_alive)
+			return -EBUSY;
+		usleep(20000);
+		r = quiesce_lock(dirfd, lockfd);
+	} while (r == -EBUSY && quiesce_mono_ms() < end);
+	return r;
+}
+
 static int prepare(const struct quiesce_plan *plan, const char *dir, int *dirfd, int *lockfd, char **err)
 {
 	_cleanup_(quiesce_status_free) struct quiesce_status old = { 0 };
@@ -371,6 +394,8 @@ static int prepare(const struct quiesce_plan *plan, const char *dir, int *dirfd,
 		return -EDEADLK;
 	}
 	r = quiesce_lock(*dirfd, lockfd);
+	if (r == -EBUSY)
+		r = lock_after_predecessor(dir, *dirfd, lockfd);
 	if (r < 0) {
 		(void)quiesce_status_read(dir, &old);
 		*err = xasprintf("a freeze is already in progress (watchdog pid %d, state in %s)", (int)old.watchdog_pid,
@@ -432,6 +457,10 @@ int quiesce_freeze(struct quiesce_plan *plan, const struct quiesce_opts *o, stru
 		(void)quiesce_hooks_run(&h->hooks, h->hooks.n, "thaw", h->hook_timeout_ms, messages, NULL);
 		return r;
 	}
+	/* The watchdog's state lists what the plan skipped too (status --json says why). */
+	for (size_t i = 0; i < plan->n; i++)
+		if (plan->v[i].state == QFS_SKIPPED)
+			(void)send_line(h, "S %zu %d", i, plan->v[i].error); /* a dead watchdog: seen below */
 	for (size_t i = 0; i < plan->n && r == 0; i++)
 		if (plan->v[i].state == QFS_PLANNED)
 			r = freeze_one(h, plan, i, err);

@@ -34,6 +34,7 @@ cJSON *quiesce_plan_json(const struct quiesce_plan *plan)
 		cJSON_AddStringToObject(o, "device", dev);
 		cJSON_AddStringToObject(o, "state", quiesce_fs_state_name(f->state));
 		json_add_str(o, "error", f->error ? strerror(f->error) : NULL);
+		json_add_str(o, "reason", quiesce_fs_skip_reason(f));
 		cJSON_AddNumberToObject(o, "frozen_ms", (double)f->frozen_ms);
 		cJSON_AddItemToArray(a, o);
 	}

@@ -12,23 +12,77 @@
 #include <limits.h>
 #include <sys/sysmacros.h>
 
-/* Filesystems with nothing to make consistent (memory, pseudo) or that we must not stall (network). */
-static const char *const skip_fstypes[] = {
-	"proc", "sysfs", "devtmpfs", "devpts", "tmpfs", "ramfs", "cgroup", "cgroup2", "securityfs",
-	"debugfs", "tracefs", "pstore", "bpf", "mqueue", "hugetlbfs", "configfs", "fusectl", "autofs",
-	"binfmt_misc", "efivarfs", "rpc_pipefs", "nsfs", "selinuxfs", "nfsd", "overlay", "squashfs",
-	"iso9660", "udf", "nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "9p", "virtiofs",
-	"afs", "fuse", "fuseblk", "zfs",
+/*
+ * What a filesystem type is to the freeze. Pseudo filesystems are kernel interfaces with no data:
+ * left out without a word (a host has dozens). The others are listed as skipped, with the reason
+ * (design.md §5: skip what cannot be frozen and say so): memory ones have nothing to make
+ * consistent, network ones we must not stall (other clients, and our own I/O to the appliance),
+ * FUSE ones would freeze through a userspace daemon that may itself write to a frozen filesystem.
+ */
+enum fs_class {
+	FSC_FREEZABLE,
+	FSC_PSEUDO,
+	FSC_MEMORY,
+	FSC_NETWORK,
+	FSC_FUSE,
+	FSC_IMAGE,
+	FSC_OVERLAY,
+	FSC_NO_FREEZE,
 };
 
-static bool fstype_skipped(const char *fstype)
+static const struct {
+	const char *fstype;
+	enum fs_class class;
+} fs_classes[] = {
+	{ "proc", FSC_PSEUDO },	      { "sysfs", FSC_PSEUDO },	       { "devtmpfs", FSC_PSEUDO },
+	{ "devpts", FSC_PSEUDO },     { "cgroup", FSC_PSEUDO },	       { "cgroup2", FSC_PSEUDO },
+	{ "securityfs", FSC_PSEUDO }, { "debugfs", FSC_PSEUDO },       { "tracefs", FSC_PSEUDO },
+	{ "pstore", FSC_PSEUDO },     { "bpf", FSC_PSEUDO },	       { "mqueue", FSC_PSEUDO },
+	{ "configfs", FSC_PSEUDO },   { "fusectl", FSC_PSEUDO },       { "autofs", FSC_PSEUDO },
+	{ "binfmt_misc", FSC_PSEUDO }, { "efivarfs", FSC_PSEUDO },     { "rpc_pipefs", FSC_PSEUDO },
+	{ "nsfs", FSC_PSEUDO },	      { "selinuxfs", FSC_PSEUDO },     { "nfsd", FSC_PSEUDO },
+	{ "tmpfs", FSC_MEMORY },      { "ramfs", FSC_MEMORY },	       { "hugetlbfs", FSC_MEMORY },
+	{ "nfs", FSC_NETWORK },	      { "nfs4", FSC_NETWORK },	       { "cifs", FSC_NETWORK },
+	{ "smb3", FSC_NETWORK },      { "smbfs", FSC_NETWORK },	       { "ceph", FSC_NETWORK },
+	{ "glusterfs", FSC_NETWORK }, { "9p", FSC_NETWORK },	       { "virtiofs", FSC_NETWORK },
+	{ "afs", FSC_NETWORK },	      { "fuse", FSC_FUSE },	       { "fuseblk", FSC_FUSE },
+	{ "squashfs", FSC_IMAGE },    { "iso9660", FSC_IMAGE },	       { "udf", FSC_IMAGE },
+	{ "overlay", FSC_OVERLAY },   { "zfs", FSC_NO_FREEZE },
+};
+
+static const char *const class_reasons[] = {
+	[FSC_PSEUDO] = "pseudo filesystem",
+	[FSC_MEMORY] = "memory filesystem",
+	[FSC_NETWORK] = "network filesystem",
+	[FSC_FUSE] = "userspace (FUSE) filesystem",
+	[FSC_IMAGE] = "read-only image filesystem",
+	[FSC_OVERLAY] = "overlay filesystem (its layers are frozen with their own filesystems)",
+	[FSC_NO_FREEZE] = "the filesystem does not support freezing",
+};
+
+static enum fs_class fs_class(const char *fstype)
 {
 	if (startswith(fstype, "fuse."))
-		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(skip_fstypes); i++)
-		if (streq(fstype, skip_fstypes[i]))
-			return true;
-	return false;
+		return FSC_FUSE;
+	for (size_t i = 0; i < ARRAY_SIZE(fs_classes); i++)
+		if (streq(fstype, fs_classes[i].fstype))
+			return fs_classes[i].class;
+	return FSC_FREEZABLE;
+}
+
+const char *quiesce_fs_skip_reason(const struct quiesce_fs *f)
+{
+	const char *r = class_reasons[fs_class(f->fstype)];
+
+	if (f->state != QFS_SKIPPED)
+		return NULL;
+	if (r)
+		return r;
+	if (f->error == EROFS)
+		return "read-only";
+	if (f->error == EOPNOTSUPP)
+		return "the filesystem does not support freezing";
+	return f->error ? strerror(f->error) : "cannot be frozen";
 }
 
 static struct quiesce_fs *plan_find_dev(struct quiesce_plan *p, unsigned major, unsigned minor)
@@ -39,7 +93,8 @@ static struct quiesce_fs *plan_find_dev(struct quiesce_plan *p, unsigned major, 
 	return NULL;
 }
 
-static void plan_add(struct quiesce_plan *p, const struct mount_entry *m)
+/* SKIP: listed, never frozen (read-only mounts always are). */
+static void plan_add(struct quiesce_plan *p, const struct mount_entry *m, bool skip)
 {
 	struct quiesce_fs *f = plan_find_dev(p, m->major, m->minor);
 
@@ -57,7 +112,7 @@ static void plan_add(struct quiesce_plan *p, const struct mount_entry *m)
 		.source = xstrdup(m->source),
 		.major = m->major,
 		.minor = m->minor,
-		.state = m->read_only ? QFS_SKIPPED : QFS_PLANNED,
+		.state = skip || m->read_only ? QFS_SKIPPED : QFS_PLANNED,
 		.error = m->read_only ? EROFS : 0,
 	};
 	strv_push(&f->aliases, m->target);
@@ -85,7 +140,7 @@ static int plan_explicit(const struct mount_table *t, const char *const *only, s
 			*bad = xasprintf("%s: not a mount point", *o);
 			return -EINVAL;
 		}
-		plan_add(p, m);
+		plan_add(p, m, false); /* asked for: tried, EOPNOTSUPP says if it cannot be frozen */
 	}
 	return 0;
 }
@@ -100,14 +155,18 @@ int quiesce_plan_build(const struct mount_table *t, const char *const *only, str
 	if (only && *only) {
 		r = plan_explicit(t, only, &p, bad);
 	} else {
-		/* Whole-filesystem mounts first, so a bind mount never becomes the entry's mount point. */
-		for (int pass = 0; pass < 2; pass++)
+		/* What we freeze first, then what we list as skipped (so a read-only bind mount never
+		 * hides a writable superblock); whole-filesystem mounts before bind mounts in each, so a
+		 * bind mount never becomes the entry's mount point. */
+		for (int pass = 0; pass < 4; pass++)
 			for (size_t i = 0; i < t->n; i++) {
 				const struct mount_entry *m = &t->v[i];
+				enum fs_class c = fs_class(m->fstype);
+				bool skip = m->read_only || c != FSC_FREEZABLE;
 
-				if (m->read_only || fstype_skipped(m->fstype) || streq(m->root, "/") != (pass == 0))
+				if (c == FSC_PSEUDO || skip != (pass >= 2) || streq(m->root, "/") != (pass % 2 == 0))
 					continue;
-				plan_add(&p, m);
+				plan_add(&p, m, skip);
 			}
 	}
 	if (r < 0) {
@@ -223,8 +282,9 @@ void quiesce_plan_free(struct quiesce_plan *plan)
 
 bool quiesce_plan_has_dev(const struct quiesce_plan *plan, dev_t dev)
 {
+	/* Skipped entries (/run's tmpfs, where the state lives) are listed, never frozen. */
 	for (size_t i = 0; i < plan->n; i++)
-		if (makedev(plan->v[i].major, plan->v[i].minor) == dev)
+		if (plan->v[i].state != QFS_SKIPPED && makedev(plan->v[i].major, plan->v[i].minor) == dev)
 			return true;
 	return false;
 }

@@ -61,7 +61,8 @@ struct quiesce_plan {
 /*
  * Build the plan from a mount table. ONLY (NULL-terminated, may be NULL) restricts it to those
  * mount points; each must be one (-EINVAL, *bad names it). Without ONLY: every writable local
- * filesystem except pseudo, memory and network ones.
+ * filesystem, and as QFS_SKIPPED entries (never frozen) the read-only, memory, network, FUSE,
+ * image and overlay ones; pseudo filesystems (proc, sysfs, cgroup...) are left out.
  */
 int quiesce_plan_build(const struct mount_table *t, const char *const *only, struct quiesce_plan *plan,
 		       char **bad);
@@ -70,7 +71,9 @@ int quiesce_plan_read(const char *mountinfo, const char *const *only, struct qui
 /* Order in place: a filesystem whose mount point or loop image lies on another comes first; "/" last. */
 void quiesce_plan_order(struct quiesce_plan *plan);
 void quiesce_plan_free(struct quiesce_plan *plan);
-/* True when a filesystem of the plan has device DEV (st_dev). */
+/* Why a QFS_SKIPPED entry is not frozen ("memory filesystem", "read-only"...); NULL otherwise. */
+const char *quiesce_fs_skip_reason(const struct quiesce_fs *f);
+/* True when a filesystem the plan freezes (not a skipped one) has device DEV (st_dev). */
 bool quiesce_plan_has_dev(const struct quiesce_plan *plan, dev_t dev);
 
 struct quiesce_opts {
@@ -138,7 +141,8 @@ const char *quiesce_fs_state_name(enum quiesce_fs_state s);
 /* One line per filesystem ("/mnt/a (ext4, 7:0): frozen 1.204 s, thawed"), for after the thaw. */
 void quiesce_print_report(FILE *f, const char *prog, const struct quiesce_plan *plan);
 
-/* The plan as a JSON array of {"mount", "fstype", "device", "state", "error", "frozen_ms"}. */
+/* The plan as a JSON array of {"mount", "fstype", "device", "state", "error", "reason", "frozen_ms"}
+ * ("reason": why a skipped entry is skipped, else null). */
 struct cJSON *quiesce_plan_json(const struct quiesce_plan *plan);
 /* The status as a JSON object (the "freeze" section of "mobility-agent status --json"). */
 struct cJSON *quiesce_status_json(const struct quiesce_status *st);

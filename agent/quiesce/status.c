@@ -160,8 +160,7 @@ static void print_fs(FILE *f, const struct quiesce_fs *fs)
 		fprintf(f, "frozen %.3f s, THAW FAILED: %s\n", secs, strerror(fs->error));
 		break;
 	case QFS_SKIPPED:
-		fprintf(f, "skipped: %s\n", fs->error == EOPNOTSUPP ? "the filesystem does not support freezing"
-					   : fs->error == EROFS ? "read-only" : strerror(fs->error));
+		fprintf(f, "skipped: %s\n", quiesce_fs_skip_reason(fs));
 		break;
 	case QFS_BUSY:
 		fprintf(f, "already frozen by someone else: left to its owner\n");

@@ -365,8 +365,11 @@ static int wd_setup(struct wd *w)
 	if (mlockall(MCL_CURRENT | MCL_FUTURE) < 0)
 		return -errno;
 #endif
-	for (size_t i = 0; i < w->st.plan.n; i++)
-		if (fcntl(QW_FD_MOUNT0 + (int)i, F_GETFD) < 0)
+	/* Our fds must not reach the thaw hooks: a hook leaving a process behind (a database it
+	 * restarted) would hold the lock for ever - every later freeze "already in progress" - and
+	 * the mount points busy. */
+	for (int i = QW_FD_CTL; i < QW_FD_MOUNT0 + (int)w->st.plan.n; i++)
+		if (fcntl(i, F_SETFD, FD_CLOEXEC) < 0)
 			return -EBADF;
 	return 0;
 }

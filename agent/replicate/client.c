@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "client.h"
+#include "identity.h"
 #include "json.h"
 #include "log.h"
 
@@ -19,6 +20,7 @@ struct client {
 	char *ca_file, *pin;
 	char *agent_id;
 	char *auth_header, *agent_header;
+	char *identity_header[2]; /* X-Mobility-Machine-Id, X-Mobility-Product-Uuid (protocol §2.1) */
 	double retry_seconds;
 	char curl_err[CURL_ERROR_SIZE];
 	char error[1024];
@@ -73,6 +75,7 @@ int client_new(const struct client_opts *o, struct client **out)
 		c->auth_header = xasprintf("Authorization: Bearer %s", o->token);
 	if (o->agent_id)
 		c->agent_header = xasprintf("X-Mobility-Agent: %s", o->agent_id);
+	identity_headers(NULL, c->identity_header);
 	c->retry_seconds = o->retry_seconds > 0 ? o->retry_seconds : RETRY_DEFAULT;
 	c->o = (struct client_opts){ .url = xstrdup(o->url), .ca_file = c->ca_file, .pin = c->pin,
 				     .agent_id = c->agent_id, .token = o->token ? xstrdup(o->token) : NULL,
@@ -123,6 +126,8 @@ void client_free(struct client *c)
 	free(c->agent_id);
 	free(c->auth_header);
 	free(c->agent_header);
+	free(c->identity_header[0]);
+	free(c->identity_header[1]);
 	free(c);
 }
 
@@ -253,6 +258,8 @@ int client_call(struct client *c, const char *method, const char *path, const ch
 		hdrs = curl_slist_append(hdrs, c->auth_header);
 	if (c->agent_header)
 		hdrs = curl_slist_append(hdrs, c->agent_header);
+	for (size_t i = 0; i < 2; i++)
+		hdrs = curl_slist_append(hdrs, c->identity_header[i]);
 	hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip per chunk */
 	for (size_t i = 0; headers && headers[i]; i++)
 		hdrs = curl_slist_append(hdrs, headers[i]);

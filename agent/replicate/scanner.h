@@ -59,7 +59,8 @@ struct scan_chunk {
 	bool zero;             /* all zero (data may be NULL when it was a hole) */
 	bool hole;             /* not read: SEEK_DATA found no data in it */
 	uint8_t hash[CHUNK_HASH_LEN];
-	uint8_t *data;         /* len bytes, valid until the next scanner_next(); callers may modify it */
+	uint8_t *data;         /* len bytes, valid until the next scanner_next(); callers may modify it;
+	                        * NULL for a hole */
 };
 
 struct scanner;
@@ -67,6 +68,7 @@ struct scan_opts {
 	unsigned depth;   /* reads in flight (0: 64 MiB worth) */
 	unsigned readers; /* reader threads (0: default) */
 	unsigned chunks_per_read; /* consecutive chunks read at once (0: 4 MiB worth) */
+	unsigned hashers; /* hashing threads (0: default 2) */
 };
 
 int scanner_new(const struct disk *d, uint32_t chunk_size, const struct chunk_filter *filter,

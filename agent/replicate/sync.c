@@ -17,6 +17,8 @@
 #include "passlog.h"
 #include "sender.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -33,6 +35,7 @@ struct pass {
 	char *prefix;                     /* /v1/agents/ID/disks/NAME */
 	char *target;                     /* manifest/passlog identity: URL agent name */
 	char *manifest_path, *passlog_path;
+	int lock_fd;                      /* flock on STATE_DIR/NAME.lock for the whole pass */
 
 	uint64_t committed_pass, committed_size;
 	uint32_t chunk_size;
@@ -85,6 +88,8 @@ static void pass_free(struct pass *p)
 	free(p->target);
 	free(p->manifest_path);
 	free(p->passlog_path);
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
 	free(p->base);
 	free(p->staged);
 	passlog_close(p->pl);
@@ -428,13 +433,27 @@ static int prepare(struct pass *p, const struct disk *d, const char *name, const
 		log_err("%s: cannot create the state directory %s: %s", name, o->state_dir, errstr(r));
 		return r;
 	}
+	/* Two passes of one disk (the daemon and a one-shot sync) would interleave manifest and pass log. */
+	{
+		_cleanup_free_ char *lock = xasprintf("%s/%s.lock", o->state_dir, name);
+
+		p->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+			int r = -errno;
+			if (r == -EWOULDBLOCK)
+				log_err("%s: another sync of this disk is running (%s is locked)", name, lock);
+			else
+				log_err("%s: %s: %s", name, lock, errstr(r));
+			return r == -EWOULDBLOCK ? -EBUSY : r;
+		}
+	}
 	return 0;
 }
 
 int sync_pass(struct client *c, const struct disk *d, const char *name, const struct chunk_filter *which,
 	      const struct sync_opts *o, struct sync_stats *st)
 {
-	struct pass p = { .c = c, .d = d, .name = name, .o = o, .st = st };
+	struct pass p = { .c = c, .d = d, .name = name, .o = o, .st = st, .lock_fd = -1 };
 	struct chunk_filter all = { .kind = CHUNKS_ALL };
 	double t0 = now_seconds();
 	int r;

@@ -162,13 +162,19 @@ static void one_iface(struct netplan_state *np, const struct np_file *f, yaml_no
 	if ((v = map_get(f->doc, def, "addresses", &k)))
 		field_set(f, &i->addresses, v->type != YAML_SEQUENCE_NODE ||
 			  v->data.sequence.items.top > v->data.sequence.items.start, k);
-	if ((match = map_get(f->doc, def, "match", NULL)) && (v = map_get(f->doc, match, "macaddress", &k)) &&
-	    scalar(v)) {
-		field_set(f, &i->mac, 1, k);
-		free(i->mac_val);
-		i->mac_val = xstrdup(scalar(v));
+	if ((match = map_get(f->doc, def, "match", NULL)) && (v = map_get(f->doc, match, "macaddress", &k))) {
+		/* netplan rejects the file over a non-scalar MAC: so must we, or a binding hides in it */
+		if (!scalar(v)) {
+			bad_node(f, v, "expected a MAC address");
+		} else {
+			field_set(f, &i->mac, 1, k);
+			free(i->mac_val);
+			i->mac_val = xstrdup(scalar(v));
+		}
 	}
-	if ((v = map_get(f->doc, def, "set-name", &k)) && scalar(v)) {
+	if ((v = map_get(f->doc, def, "set-name", &k)) && !scalar(v)) {
+		bad_node(f, v, "expected an interface name");
+	} else if (v) {
 		field_set(f, &i->set_name, 1, k);
 		free(i->set_name_val);
 		i->set_name_val = xstrdup(scalar(v));

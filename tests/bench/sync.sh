@@ -50,11 +50,11 @@ for cs in $SIZES; do
     for rep in 1 2 3; do
         t0=$(now); dd if="$RND" of=/dev/null bs=4M iflag=direct status=none; t1=$(now)
         dd_rate=$(awk -v b=$BYTES -v t0="$t0" -v t1="$t1" -v best="$dd_rate" \
-            'BEGIN { r = b / (t1 - t0) / 1048576; printf "%.1f", r > best ? r : best }')
+            'BEGIN { r = b / (t1 - t0) / 1048576; printf "%.1f", (r > best ? r : best) }')
         agent_sync "$D" -q --disk "$RND" --name "rnd-$cs" --json >"$D/rnd-$cs-2.json" || fail "scan pass failed"
         [[ $(js "$D/rnd-$cs-2.json" chunks_sent) == 0 ]] || fail "unchanged image sent chunks"
         our_rate=$(awk -v b="$(js "$D/rnd-$cs-2.json" bytes_read)" -v t="$(js "$D/rnd-$cs-2.json" seconds)" \
-            -v best="$our_rate" 'BEGIN { r = b / t / 1048576; printf "%.1f", r > best ? r : best }')
+            -v best="$our_rate" 'BEGIN { r = b / t / 1048576; printf "%.1f", (r > best ? r : best) }')
     done
     printf '%-44s %10s/s %10s/s %8s\n' "scan MiB, chunk $((cs >> 10)) KiB (vs dd 4M direct)" "$our_rate" "$dd_rate" \
         "$(ratio "$our_rate" "$dd_rate")"

@@ -20,6 +20,12 @@ dev1=$(attach_loop "$S/d1.img")
 mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$dev1"
 mount_at "$dev1" "$S/m1"
 on_exit "fsfreeze -u '$S/m1'"
+# The agent's state directory lives on a filesystem the cutover freezes too (as /var/lib on / does).
+truncate -s 64M "$S/st.img"
+devst=$(attach_loop "$S/st.img")
+mkfs.ext4 -q "$devst"
+mount_at "$devst" "$S/m3"
+on_exit "fsfreeze -u '$S/m3'"
 head -c 64M /dev/urandom >"$S/d2.img"
 dev2=$(attach_loop "$S/d2.img")
 
@@ -36,7 +42,7 @@ disks:
     name: d1
   - device: $dev2
     name: d2
-state_dir: $S/state
+state_dir: $S/m3/state
 control_socket: $S/run/control
 freeze:
   timeout: 30
@@ -93,7 +99,10 @@ blkdiscard -o $((20 << 20)) -l $((4 << 20)) "$dev2"                             
 dsync "$S/p3.json"
 equal d2 "$dev2"
 r=$(read_of "$S/p3.json" d2)
-((r >= 5 << 20 && r <= 6 << 20)) || fail "the write + discard should read 5 chunks, read $r bytes"
+status
+cs=$(jq -r '.disks[] | select(.name == "d2") | .chunk_size' "$S/status.json")
+want=$(( ((131072 + cs - 1) / cs + (4 << 20) / cs) * cs ))   # the chunks the 128 KiB write and 4 MiB discard touch
+((r == want)) || fail "the write + discard should read $want bytes ($cs-byte chunks), read $r"
 cmp -n $((4 << 20)) -i $((20 << 20)) "$STORE/web01/d2.raw" /dev/zero >/dev/null || fail "the discarded range is not zero in the replica"
 
 note "step 3"
@@ -113,7 +122,7 @@ sleep 2
 dsync "$S/p4.json"
 # The daemon holds the committed, frozen state while $S/pause exists (ext4 rewrites its superblock on
 # thaw, so the replica is compared with the source at the frozen instant).
-dsync "$S/cut.json" --cutover --mount "$S/m1" &
+dsync "$S/cut.json" --cutover --mount "$S/m1" --mount "$S/m3" &
 CUT=$!
 for ((i = 0; i < 600; i++)); do [[ -e $S/pause ]] && break; sleep 0.1; done
 [[ -e $S/pause ]] || { kill $CUT; cat "$S/daemon.log" >&2; fail "the cutover did not reach its frozen final state"; }
@@ -121,9 +130,24 @@ is_frozen "$S/m1" || fail "$S/m1 is not frozen during the final pass"
 kill -0 -- -$WRITER 2>/dev/null && { rm -f "$S/pause"; fail "the freeze hook did not stop the writer"; }
 equal d1 "$dev1"
 equal d2 "$dev2"
+is_frozen "$S/m3" || fail "the state directory's filesystem is not frozen during the final pass"
 rm -f "$S/pause"
 wait $CUT || fail "sync --cutover failed"
 jq -e '.disks | length == 2' "$S/cut.json" >/dev/null || fail "cutover printed no statistics"
+"$MOBILITY_AGENT" status --config "$S/agent.yaml" --json >"$S/after-cut.json"
+jq -e '.freeze.reason != "timeout"' "$S/after-cut.json" >/dev/null ||
+    fail "the final pass blocked on the frozen state directory until the watchdog thawed"
+
+# A cutover whose watchdog fires before the frozen pass is done is a failure, never a success.
+(sleep 4; rm -f "$S/pause") &
+RELEASE=$!
+if "$MOBILITY_AGENT" sync --config "$S/agent.yaml" --cutover --timeout 2 --mount "$S/m1" --mount "$S/m3" \
+    >/dev/null 2>"$S/cut-timeout.err"; then
+    fail "a cutover that outlived its freeze timeout reported success"
+fi
+grep -q "timed out" "$S/cut-timeout.err" || { cat "$S/cut-timeout.err" >&2; fail "the timeout is not named"; }
+wait "$RELEASE"
+is_frozen "$S/m1" && fail "$S/m1 left frozen after a timed-out cutover"
 is_frozen "$S/m1" && fail "$S/m1 was left frozen"
 rm -f "$S/hooks/10-stop-writer"
 

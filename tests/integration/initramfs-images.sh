@@ -168,11 +168,16 @@ image=/boot/initrd.img-$kver
 # Generator detection: dracut-core may have been installed above; this phase is initramfs-tools.
 rm -f "$root/usr/bin/dracut" "$root/usr/sbin/dracut"
 
-# 2a. The MODULES=most image carries the hv drivers; kdump's image is never read.
+# 2a. The MODULES=most image carries the hv drivers; kdump's image (named as RHEL names it, a valid
+# image without the drivers) is never read: not beside the real one, nor in its place when it is gone.
 cp "$cache/itools-zstd-ucode.img" "$root$image"
-echo "garbage" >"$root/boot/initramfs-${kver}kdump.img"
+kdump=/boot/initramfs-${kver}kdump.img
+cp "$cache/itools-list.img" "$root$kdump"
 run_prepcheck "$S/a.json"
-assert_status "$S/a.json" initramfs.drivers 'pass|warn'
+# warn, not pass: hv_utils (recommended, not required) is not in a MODULES=most image; nothing else is missing.
+assert_status "$S/a.json" initramfs.drivers warn
+assert_json "$S/a.json" "[.results[] | select(.id == \"initramfs.drivers\") | .evidence[] |
+    select(.state != \"image\" and .state != \"builtin\") | .module] == [\"hv_utils\"]" "only hv_utils is missing"
 for m in hv_vmbus hv_storvsc hv_netvsc; do
     assert_json "$S/a.json" "[.results[] | select(.id == \"initramfs.drivers\") | .evidence[] |
         select(.module == \"$m\" and .kernel == \"$kver\" and .image == \"$image\" and .path == \"$image\"
@@ -180,6 +185,16 @@ for m in hv_vmbus hv_storvsc hv_netvsc; do
 done
 assert_status "$S/a.json" dracut.hostonly skip
 assert_status "$S/a.json" modprobe.blacklist pass
+mv "$root$image" "$S/real.img"
+run_prepcheck "$S/a2.json"
+assert_status "$S/a2.json" initramfs.drivers fail
+assert_json "$S/a2.json" "[.results[] | select(.id == \"initramfs.drivers\") | .evidence[] |
+    select(.kernel == \"$kver\" and .state == \"missing\" and (has(\"image\") | not))] | length >= 3" \
+    "without $image the kernel has no image (the kdump image is not taken instead)"
+assert_json "$S/a2.json" ".results[] | select(.id == \"initramfs.drivers\") |
+    (.detail | contains(\"no initramfs image\")) and (tostring | contains(\"kdump\") | not)" "no image, kdump not named"
+mv "$S/real.img" "$root$image"
+rm "$root$kdump"
 
 # 2b. An image without them (and MODULES=dep) fails, naming kernel, module and image.
 cp "$cache/itools-list.img" "$root$image"

@@ -3,8 +3,9 @@
 # fstab by kernel name, CD-ROM apt sources (one-line and deb822), a MAC-pinned udev naming rule, a
 # hostonly dracut configuration. --dry-run changes nothing; --fix repairs, keeping owner, mode and
 # xattrs; --undo gives back the same tree (hashes, mode, owner, mtime, xattrs); a kill -9 at several
-# points leaves no partial file and --undo recovers; read-only root, a held lock and a full /boot are
-# refused with the reason and nothing changed.
+# points leaves no partial file and --undo recovers; read-only root, a second --fix or --undo while one
+# runs, and a full /boot are refused with the reason and nothing changed. Exit codes exactly: 1 when
+# findings are left for the admin, 0 when every finding was fixed.
 source "$SOURCE_DIR/tests/lib/common.sh"
 need_root
 need_cmd jq mkfs.ext4 losetup blkid getfattr setfattr sha256sum flock cpio gzip
@@ -70,36 +71,43 @@ same_tree() { # same_tree WANT_FILE what
     diff -u "$1" "$S/now.snap" >&2 || fail "$2: the tree differs from $1"
 }
 pc() { "$PREPCHECK" --root "$R" --no-network "$@"; }
-listed() { "$PREPCHECK" --list | awk '{print $1}' | grep -qx "$1"; }
+# The fixable checks this test plants defects for: every one must be registered (a missing one fails
+# the test instead of skipping its part).
+FIXABLE=(fstab.stable-names dracut.hostonly repos.local-sources udev.net-rules udev.block-rules)
+for id in "${FIXABLE[@]}"; do
+    "$PREPCHECK" --list | awk '{print $1}' | grep -qx "$id" || fail "$id is not registered (prepcheck --list)"
+done
+wait_stopped() {
+    local pid=$1 i
+    for ((i = 0; i < 300; i++)); do
+        [[ -e /proc/$pid/stat ]] || return 1
+        [[ $(awk '{print $3}' "/proc/$pid/stat") == T ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
 
 snapshot >"$S/orig.snap"
 grep -q 'security.selinux=' "$S/orig.snap" || fail "the fixture's xattrs did not stick"
 
 # --- --dry-run: the plan with exact diffs, nothing changed
+# (exit 1: the fixture has findings no remediation fixes, e.g. no kernel)
 rc=0
 pc --fix --dry-run >"$S/dry.out" 2>"$S/dry.err" || rc=$?
-((rc <= 1)) || { cat "$S/dry.out" "$S/dry.err" >&2; fail "--dry-run exited $rc"; }
+((rc == 1)) || { cat "$S/dry.out" "$S/dry.err" >&2; fail "--dry-run exited $rc, expected 1 (findings left)"; }
 grep -qxF -- "-/dev/sda1   /    ext4	errors=remount-ro   0  1 # the root" "$S/dry.out" || { cat "$S/dry.out" >&2; fail "no fstab diff"; }
 grep -qxF -- "+UUID=$uuid   /    ext4	errors=remount-ro   0  1 # the root" "$S/dry.out" \
     || { cat "$S/dry.out" >&2; fail "the fstab diff does not keep spacing/comment or lacks UUID=$uuid"; }
 grep -qF '+hostonly="no"' "$S/dry.out" || fail "no dracut drop-in in the plan"
-if listed repos.local-sources; then
-    grep -qxF '+# deb cdrom:[Debian GNU/Linux 12.5.0 _Bookworm_]/ bookworm main' "$S/dry.out" || fail "no apt diff"
-    grep -qxF '+Enabled: no' "$S/dry.out" || fail "no deb822 diff"
-    grep -qxF '+++ b/etc/yum.repos.d/dvd.repo' "$S/dry.out" || fail "no yum diff"
-    grep -qxF '+++ b/etc/zypp/repos.d/cd.repo' "$S/dry.out" || fail "no zypper diff"
-else
-    note "repos.local-sources is not registered in this build: its part of the plan is not tested"
-fi
-if listed udev.net-rules; then
-    grep -qF 'remove /etc/udev/rules.d/70-persistent-net.rules' "$S/dry.out" || fail "the MAC rule file is not in the plan"
-else
-    note "udev.net-rules is not registered in this build: its part of the plan is not tested"
-fi
+grep -qxF '+# deb cdrom:[Debian GNU/Linux 12.5.0 _Bookworm_]/ bookworm main' "$S/dry.out" || fail "no apt diff"
+grep -qxF '+Enabled: no' "$S/dry.out" || fail "no deb822 diff"
+grep -qxF '+++ b/etc/yum.repos.d/dvd.repo' "$S/dry.out" || fail "no yum diff"
+grep -qxF '+++ b/etc/zypp/repos.d/cd.repo' "$S/dry.out" || fail "no zypper diff"
+grep -qF 'remove /etc/udev/rules.d/70-persistent-net.rules' "$S/dry.out" || fail "the MAC rule file is not in the plan"
 same_tree "$S/orig.snap" "--dry-run"
 [[ ! -e $R/var/lib/mobility-agent ]] || fail "--dry-run created $R/var/lib/mobility-agent"
 
-# --- refusals: read-only root, held lock. Nothing changed.
+# --- refusal: read-only root. Nothing changed.
 mount -o remount,ro "$R"
 rc=0
 pc --fix >"$S/ro.out" 2>"$S/ro.err" || rc=$?
@@ -108,21 +116,34 @@ mount -o remount,rw "$R"
 grep -q 'read-only' "$S/ro.err" || { cat "$S/ro.err" >&2; fail "the refusal does not say read-only"; }
 same_tree "$S/orig.snap" "read-only refusal"
 
-mkdir -p "$R/var/lib/mobility-agent/morph"
-exec 8>"$R/var/lib/mobility-agent/morph/.lock"
-flock -n 8
-rc=0
-pc --fix >"$S/lock.out" 2>"$S/lock.err" || rc=$?
-exec 8>&-
-((rc == 3)) || fail "--fix with the lock held exited $rc, expected 3"
-grep -q 'another prepcheck --fix' "$S/lock.err" || { cat "$S/lock.err" >&2; fail "the refusal does not name the lock"; }
-same_tree "$S/orig.snap" "lock refusal"
-[[ -z $(ls "$R/var/lib/mobility-agent/morph") ]] || fail "a refused --fix left a journal"
+# --- a second prepcheck --fix (and --undo) while one holds the lock: refused, nothing changed. The
+# first one is stopped right after taking the lock, then let go: it is the --fix tested below.
+MOBILITY_MORPH_TEST_PAUSE=locked "$PREPCHECK" --root "$R" --no-network --fix >"$S/fix.out" 2>"$S/fix.err" &
+first=$!
+touch "$S/first.running"
+on_exit "[[ ! -e '$S/first.running' ]] || kill -9 $first"
+wait_stopped "$first" || { cat "$S/fix.out" "$S/fix.err" >&2; fail "the first --fix did not pause after locking"; }
+for op in --fix --undo; do
+    rc=0
+    "$PREPCHECK" --root "$R" --no-network $op >"$S/lock.out" 2>"$S/lock.err" || rc=$?
+    ((rc == 3)) || { cat "$S/lock.out" "$S/lock.err" >&2; fail "a second $op while --fix runs exited $rc, expected 3"; }
+    if ! grep -qF "another prepcheck --fix or --undo is running on $R" "$S/lock.err" ||
+       ! grep -qF "pid $first" "$S/lock.err"; then
+        cat "$S/lock.err" >&2
+        fail "the $op refusal does not name the lock holder (pid $first)"
+    fi
+    same_tree "$S/orig.snap" "second $op refused"
+    [[ -z $(ls "$R/var/lib/mobility-agent/morph") ]] || fail "a refused $op left a journal"
+done
 
-# --- --fix: applied, checks pass afterwards, metadata kept
+# --- --fix: applied, checks pass afterwards, metadata kept; exit 1 (the fixture's other findings,
+# e.g. no kernel, are left for the admin)
+kill -CONT "$first"
 rc=0
-pc --fix >"$S/fix.out" 2>"$S/fix.err" || rc=$?
-((rc <= 1)) || { cat "$S/fix.out" "$S/fix.err" >&2; fail "--fix exited $rc"; }
+wait "$first" || rc=$?
+rm "$S/first.running"
+((rc == 1)) || { cat "$S/fix.out" "$S/fix.err" >&2; fail "--fix exited $rc, expected 1 (findings left)"; }
+grep -q 'Some findings are left for the admin' "$S/fix.out" || fail "--fix does not say findings are left"
 grep -q 'Before -> after' "$S/fix.out" || fail "--fix printed no before/after"
 grep -qxF "UUID=$uuid   /    ext4	errors=remount-ro   0  1 # the root" "$R/etc/fstab" || fail "fstab not fixed as planned"
 [[ $(stat -c '%a %u:%g' "$R/etc/apt/sources.list") == "640 123:456" ]] || fail "sources.list lost its mode/owner"
@@ -134,25 +155,15 @@ getfattr --absolute-names -n security.selinux --only-values "$R/etc/dracut.conf.
     grep -qx 'system_u:object_r:dracut_conf_t:s0' || fail "the new drop-in did not get its directory's SELinux label"
 [[ $(stat -c '%a %u:%g' "$R/etc/dracut.conf.d/90-mobility-azure.conf") == "644 0:0" ]] || fail "drop-in mode/owner"
 pc --format json --output "$S/after.json" || true
-fixed=(fstab.stable-names dracut.hostonly)
-if listed udev.block-rules; then
-    fixed+=(udev.block-rules)
-    grep -qx '# prepcheck --fix: disabled, .*' "$R/etc/udev/rules.d/60-backup-disk.rules" || fail "no explanation above the block rule"
-    grep -qxF '# SUBSYSTEM=="block", ATTRS{serial}=="WD-WCC4N0123456", SYMLINK+="backupdisk"' "$R/etc/udev/rules.d/60-backup-disk.rules" \
-        || fail "the block rule is not commented out"
-    grep -qxF 'KERNEL=="sr0", GROUP="cdrom"' "$R/etc/udev/rules.d/60-backup-disk.rules" || fail "an unrelated rule was touched"
-fi
-if listed repos.local-sources; then
-    grep -qx 'enabled=0' "$R/etc/yum.repos.d/dvd.repo" || fail "yum repo not disabled"
-    grep -qx 'enabled=0' "$R/etc/zypp/repos.d/cd.repo" && ! grep -q 'enabled=1' "$R/etc/zypp/repos.d/cd.repo" \
-        || fail "zypper repo not disabled"
-fi
-listed repos.local-sources && fixed+=(repos.local-sources)
-listed udev.net-rules && fixed+=(udev.net-rules)
-for id in "${fixed[@]}"; do assert_status "$S/after.json" "$id" pass; done
-if listed udev.net-rules; then
-    [[ ! -e $R/etc/udev/rules.d/70-persistent-net.rules ]] || fail "the MAC-pinned rules file is still in place"
-fi
+grep -qx '# prepcheck --fix: disabled, .*' "$R/etc/udev/rules.d/60-backup-disk.rules" || fail "no explanation above the block rule"
+grep -qxF '# SUBSYSTEM=="block", ATTRS{serial}=="WD-WCC4N0123456", SYMLINK+="backupdisk"' "$R/etc/udev/rules.d/60-backup-disk.rules" \
+    || fail "the block rule is not commented out"
+grep -qxF 'KERNEL=="sr0", GROUP="cdrom"' "$R/etc/udev/rules.d/60-backup-disk.rules" || fail "an unrelated rule was touched"
+grep -qx 'enabled=0' "$R/etc/yum.repos.d/dvd.repo" || fail "yum repo not disabled"
+grep -qx 'enabled=0' "$R/etc/zypp/repos.d/cd.repo" && ! grep -q 'enabled=1' "$R/etc/zypp/repos.d/cd.repo" \
+    || fail "zypper repo not disabled"
+for id in "${FIXABLE[@]}"; do assert_status "$S/after.json" "$id" pass; done
+[[ ! -e $R/etc/udev/rules.d/70-persistent-net.rules ]] || fail "the MAC-pinned rules file is still in place"
 find "$R" -name '.*.tmp' | grep . && fail "temporary files left behind"
 mkdir -p "$S/fixed"
 for f in "${planted[@]}"; do [[ -e $R/$f ]] && sha256sum <"$R/$f" >"$S/fixed/$(echo "$f" | tr / _)"; done
@@ -170,16 +181,17 @@ pc --undo >"$S/undo.out" 2>&1 || { cat "$S/undo.out" >&2; fail "--undo failed"; 
 grep -q '^restored /etc/fstab (mode 0644, owner 0:0, 1 xattr)' "$S/undo.out" || { cat "$S/undo.out" >&2; fail "--undo does not say what it restored"; }
 same_tree "$S/orig.snap" "--undo"
 
+# --- --fix of only the fixable checks: every finding fixed, exit 0; --undo gives the tree back
+only=$(IFS=,; echo "${FIXABLE[*]}")
+rc=0
+pc --fix --only "$only" >"$S/fixonly.out" 2>"$S/fixonly.err" || rc=$?
+((rc == 0)) || { cat "$S/fixonly.out" "$S/fixonly.err" >&2; fail "--fix --only $only exited $rc, expected 0 (all fixed)"; }
+grep -q 'Some findings are left' "$S/fixonly.out" && fail "--fix --only $only says findings are left"
+grep -q '^Now: 5 pass, 0 warn, 0 fail, 0 error, ' "$S/fixonly.out" || { cat "$S/fixonly.out" >&2; fail "not all 5 pass after --fix --only"; }
+pc --undo >"$S/undo2.out" 2>&1 || { cat "$S/undo2.out" >&2; fail "--undo after --fix --only failed"; }
+same_tree "$S/orig.snap" "--undo after --fix --only"
+
 # --- kill -9 at several points: each file old or new, never partial; --undo recovers
-wait_stopped() {
-    local pid=$1 i
-    for ((i = 0; i < 300; i++)); do
-        [[ -e /proc/$pid/stat ]] || return 1
-        [[ $(awk '{print $3}' "/proc/$pid/stat") == T ]] && return 0
-        sleep 0.1
-    done
-    return 1
-}
 nchanges=$(grep -c -e '^changed ' -e '^moved ' "$S/fix.out")
 ((nchanges >= 2)) || fail "--fix reported $nchanges changes"
 for step in locked journal-created after-save after-replace "after-save:$nchanges" "after-replace:$((nchanges - 1))"; do

@@ -5,7 +5,8 @@
 # holds hv_vmbus hv_storvsc hv_netvsc (read back by the distribution's own lsinitramfs too); the chroot
 # mounts are gone afterwards; fstab, apt and udev defects planted too are fixed in the same run; --undo
 # restores the old image and every file. A generator that fails, or one that
-# writes an image without the drivers, is rolled back: exit 3 and nothing changed.
+# writes an image without the drivers, is rolled back: exit 3 and nothing changed. A kill -9 of
+# prepcheck --fix while the generator runs takes the generator with it and leaves the old image.
 source "$SOURCE_DIR/tests/lib/common.sh"
 need_root
 need_cmd jq mkfs.ext4 losetup getfattr sha256sum debootstrap
@@ -75,6 +76,44 @@ pc --fix >"$S/f2.out" 2>"$S/f2.err" || rc=$?
 ((rc == 3)) || { cat "$S/f2.out" "$S/f2.err" >&2; fail "an image without the drivers gave exit $rc, expected 3"; }
 grep -q 'the rebuilt image lacks hv_' "$S/f2.err" || { cat "$S/f2.err" >&2; fail "the verification failure is not explained"; }
 same_tree "$S/fail.snap" "image without drivers"
+
+# --- kill -9 of prepcheck --fix while the generator runs: a generator that has written half an image
+# to its output and then works on (sleeps). The generator dies with prepcheck (no process left
+# writing), the image in place is the old one, and --undo removes the half-written one.
+cat >"$R/usr/sbin/mkinitramfs" <<'GEN'
+#!/bin/sh
+head -c 300000 /boot/initrd.img-"$3" >"$2"
+echo $$ >/tmp/mobility-gen.pid
+exec sleep 120
+GEN
+rm -f "$R/tmp/mobility-gen.pid"
+"$PREPCHECK" --root "$R" --no-network --only initramfs.drivers --fix >"$S/gkill.out" 2>&1 &
+pid=$!
+for ((i = 0; i < 300; i++)); do
+    [[ -s $R/tmp/mobility-gen.pid ]] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+done
+gen=$(cat "$R/tmp/mobility-gen.pid" 2>/dev/null) || { cat "$S/gkill.out" >&2; fail "the generator did not start"; }
+[[ -e /proc/$gen ]] || fail "the generator (pid $gen) is not running"
+[[ $(readlink "/proc/$gen/root") == "$R" ]] || fail "the generator does not run chrooted in $R"
+[[ -s $R$img.mobility-new ]] || fail "the generator wrote no partial $img.mobility-new"
+kill -9 "$pid"
+wait "$pid" 2>/dev/null || true
+for ((i = 0; i < 50; i++)); do
+    [[ -e /proc/$gen ]] || break
+    sleep 0.1
+done
+if [[ -e /proc/$gen ]]; then
+    kill -9 "$gen"
+    fail "the generator (pid $gen) outlived the killed prepcheck --fix"
+fi
+sha256sum "$R$img" | cut -c1-64 | grep -qF -f - "$S/fail.snap" || fail "kill -9 during the rebuild: $img is not the old image"
+"$PREPCHECK" --root "$R" --undo >"$S/gundo.out" 2>&1 || { cat "$S/gundo.out" >&2; fail "--undo after kill -9 during the rebuild failed"; }
+[[ ! -e $R$img.mobility-new ]] || fail "--undo left the half-written $img.mobility-new"
+no_chroot_mounts "--undo after kill -9 during the rebuild"
+rm "$R/tmp/mobility-gen.pid"
+same_tree "$S/fail.snap" "--undo after kill -9 during the rebuild"
 mv -f "$R/usr/sbin/mkinitramfs.real" "$R/usr/sbin/mkinitramfs"
 same_tree "$S/orig.snap" "restoring mkinitramfs"
 

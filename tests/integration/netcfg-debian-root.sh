@@ -66,7 +66,38 @@ ev "$S/defects.json" udev.net-rules | jq -se 'any(.path == "/etc/udev/rules.d/70
     and .line_end == 3 and .rule == "net-mac")' >/dev/null || fail "MAC rule evidence: $(ev "$S/defects.json" udev.net-rules)"
 ev "$S/defects.json" udev.net-rules | jq -se 'any(.path == "/etc/network/interfaces.d/eth0" and .line == 3 and
     .dialect == "interfaces" and .kind == "mac-match")' >/dev/null || fail "hwaddress evidence missing"
-assert_json "$S/defects.json" '.results[] | select(.id == "udev.net-rules") | .remediation.fixable == true'
+# --fix comments out udev rules only: the ifupdown hwaddress binding stays, so not fixable, and its
+# exact manual command is given; once the admin ran it, only the udev rule is left: fixable.
+assert_json "$S/defects.json" '.results[] | select(.id == "udev.net-rules") | .remediation.fixable == false'
+nr_cmds() { jq -r '.results[] | select(.id == "udev.net-rules") | .remediation.commands[]' "$1"; }
+nr_cmds "$S/defects.json" | grep -qxF "sed -i '3s/^/# /' /etc/network/interfaces.d/eth0" ||
+    fail "no exact command for the hwaddress line: $(nr_cmds "$S/defects.json")"
+nr_cmds "$S/defects.json" | grep -qxF "sed -i '2,3s/^/# /' /etc/udev/rules.d/70-persistent-net.rules" ||
+    fail "no command for the udev rule: $(nr_cmds "$S/defects.json")"
+cp -a "$R/etc/network/interfaces.d/eth0" "$S/eth0.saved"
+(cd "$R" && sed -i '3s/^/# /' etc/network/interfaces.d/eth0)
+check "$S/udev-only.json" azure
+assert_status "$S/udev-only.json" udev.net-rules fail
+assert_json "$S/udev-only.json" '.results[] | select(.id == "udev.net-rules") | .remediation.fixable == true' \
+    "only a udev MAC rule is left: --fix handles it"
+assert_json "$S/udev-only.json" '[.results[] | select(.id == "udev.net-rules") | .evidence[] | select(.kind == "mac-match")] | length == 0'
+# A NetworkManager profile as NetworkManager names it (spaces, here a quote too): the command is
+# still one shell word per file, and running it removes the binding.
+nm_file="$R/etc/NetworkManager/system-connections/Wired connection 1 (Bob's).nmconnection"
+mkdir -p "$R/etc/NetworkManager/system-connections"
+printf '[connection]\nid=Wired connection 1\ntype=ethernet\ninterface-name=eth0\n[ethernet]\nmac-address=00:50:56:8A:01:02\n[ipv4]\nmethod=auto\n' >"$nm_file"
+chmod 600 "$nm_file"
+check "$S/nm.json" azure
+assert_json "$S/nm.json" '.results[] | select(.id == "udev.net-rules") | .remediation.fixable == false'
+nm_cmd=$(nr_cmds "$S/nm.json" | grep nmconnection) || fail "no command for the NetworkManager profile: $(nr_cmds "$S/nm.json")"
+[[ $nm_cmd == "sed -i '6s/^/# /' '/etc/NetworkManager/system-connections/Wired connection 1 (Bob'\\''s).nmconnection'" ]] ||
+    fail "badly quoted command: $nm_cmd"
+bash -ec "${nm_cmd/ \'\/etc\// \'$R/etc/}" || fail "the command did not run: $nm_cmd"
+grep -qx '# mac-address=00:50:56:8A:01:02' "$nm_file" || fail "the command did not comment out the binding"
+check "$S/nm2.json" azure
+assert_json "$S/nm2.json" '.results[] | select(.id == "udev.net-rules") | .remediation.fixable == true'
+rm -f "$nm_file"
+cp -a "$S/eth0.saved" "$R/etc/network/interfaces.d/eth0"
 assert_status "$S/defects.json" udev.block-rules fail # fstab mounts the rule's symlink
 ev "$S/defects.json" udev.block-rules | jq -se 'any(.path == "/etc/udev/rules.d/60-app-disk.rules" and .line == 1 and
     .rule == "block-attr" and (.relies_on | test("ID_SERIAL")))' >/dev/null || fail "block rule evidence"

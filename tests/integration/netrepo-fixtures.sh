@@ -24,6 +24,9 @@ has() { # has NAME ID JQ-PREDICATE
 run rhel rhel-root azure
 assert_status "$S/rhel.json" udev.net-rules fail
 has rhel udev.net-rules '.dialect == "ifcfg" and .path == "/etc/sysconfig/network-scripts/ifcfg-eth0" and .line == 6 and .text == "HWADDR=00:15:5d:01:02:03"'
+# --fix edits udev rules only: an ifcfg HWADDR= is the admin's, with its exact command
+assert_json "$S/rhel.json" '.results[] | select(.id == "udev.net-rules") | .remediation.fixable == false and
+    (.remediation.commands | index("sed -i '"'"'6s/^/# /'"'"' /etc/sysconfig/network-scripts/ifcfg-eth0") != null)'
 assert_status "$S/rhel.json" network.dhcp error
 has rhel network.dhcp '.dialect == "ifcfg" and .kind == "dhcp" and .line == 3 and .interface == "eth0"'
 has rhel network.dhcp '.path == "/etc/sysconfig/network-scripts/ifcfg-eth3" and .line == 2 and .error'
@@ -52,6 +55,9 @@ run nm nm-root azure
 assert_status "$S/nm.json" udev.net-rules fail
 has nm udev.net-rules '.dialect == "nm-keyfile" and .line == 8 and .text == "mac-address=52:54:00:9A:8B:7C"'
 has nm udev.net-rules '.dialect == "networkd" and .text == "MACAddress=00:0d:3a:44:55:66"'
+assert_json "$S/nm.json" '.results[] | select(.id == "udev.net-rules") | .remediation.fixable == false and
+    (.remediation.commands | index("sed -i '"'"'8s/^/# /'"'"' /etc/NetworkManager/system-connections/Wired.nmconnection") != null) and
+    (.detail | test("10-eth.network:2: replace the MAC match 00:0d:3a:44:55:66 with a match on the interface name"))'
 has nm udev.net-rules '.dialect == "networkd-link" and .kind == "path-match"'
 assert_status "$S/nm.json" network.dhcp error
 has nm network.dhcp '.dialect == "nm-keyfile" and .kind == "dhcp" and .interface == "implicit"'

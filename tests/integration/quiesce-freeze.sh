@@ -12,8 +12,10 @@ q_mkfs xfs "$Q/b.img" "$Q/a/b"             # B, nested in A
 q_mkfs ext4 "$Q/a/c.img" "$Q/c"            # C, its image on A: must be frozen before A
 q_bind "$Q/a" "$Q/bind"                    # A again: one superblock, frozen once
 q_tmpfs "$Q/t"                             # cannot be frozen: skipped and listed
+q_mkfs ext4 "$Q/r.img" "$Q/r"              # read-only: skipped (by the plan) and listed
+mount -o remount,ro "$Q/r"
 q_watch_cleanup
-mounts=(--mount "$Q/a" --mount "$Q/a/b" --mount "$Q/c" --mount "$Q/bind" --mount "$Q/t")
+mounts=(--mount "$Q/a" --mount "$Q/a/b" --mount "$Q/c" --mount "$Q/bind" --mount "$Q/t" --mount "$Q/r")
 
 # Never during: a freeze that returns prints nothing to stderr.
 "$MOBILITY_AGENT" freeze --timeout 30 "${mounts[@]}" --json >"$Q/freeze.json" 2>"$Q/freeze.err" ||
@@ -23,12 +25,14 @@ mounts=(--mount "$Q/a" --mount "$Q/a/b" --mount "$Q/c" --mount "$Q/bind" --mount
 jq -r '.filesystems[].mount' "$Q/freeze.json" >"$Q/order"
 note "order: $(tr '\n' ' ' <"$Q/order")"
 line() { grep -nxF "$1" "$Q/order" | cut -d: -f1; }
-[[ $(wc -l <"$Q/order") == 4 ]] || fail "expected 4 superblocks (the bind mount is A), got $(wc -l <"$Q/order")"
+[[ $(wc -l <"$Q/order") == 5 ]] || fail "expected 5 superblocks (the bind mount is A), got $(wc -l <"$Q/order")"
 (($(line "$Q/a/b") < $(line "$Q/a"))) || fail "nested B must be frozen before A"
 (($(line "$Q/c") < $(line "$Q/a"))) || fail "C (image on A) must be frozen before A"
 assert_json "$Q/freeze.json" '.frozen == true'
-assert_json "$Q/freeze.json" "[.filesystems[] | select(.mount == \"$Q/t\")][0].state == \"skipped\""
-assert_json "$Q/freeze.json" "[.filesystems[] | select(.fstype != \"tmpfs\")] | all(.state == \"frozen\")"
+assert_json "$Q/freeze.json" "[.filesystems[] | select(.mount == \"$Q/t\")][0] | .state == \"skipped\" and .reason == \"memory filesystem\""
+assert_json "$Q/freeze.json" "[.filesystems[] | select(.mount == \"$Q/r\")][0] | .state == \"skipped\" and .reason == \"read-only\""
+assert_json "$Q/freeze.json" "[.filesystems[] | select(.fstype != \"tmpfs\" and .mount != \"$Q/r\")] | all(.reason == null)"
+assert_json "$Q/freeze.json" "[.filesystems[] | select(.fstype != \"tmpfs\" and .mount != \"$Q/r\")] | all(.state == \"frozen\")"
 
 # Frozen: writes block, on every filesystem and through the bind mount.
 wa=$(q_writer "$Q/a/file"); wb=$(q_writer "$Q/a/b/file"); wc=$(q_writer "$Q/c/file"); wbind=$(q_writer "$Q/bind/file2")
@@ -40,7 +44,17 @@ q_wait_writer "$wt" 5 || fail "the write to the tmpfs (not frozen) blocked"
 assert_json "$Q/status.json" '.freeze.active == true and .freeze.watchdog_alive == true'
 assert_json "$Q/status.json" "[.freeze.filesystems[] | select(.state == \"frozen\")] | length == 3"
 pid=$(q_watchdog_pid) || fail "no watchdog running while frozen"
-grep -q VmLck "/proc/$pid/status" && note "watchdog $pid $(grep VmLck "/proc/$pid/status")"
+# The watchdog is mlockall'ed (reclaim must never make it wait on a frozen filesystem); not in
+# sanitizer builds, where locking ASan's shadow memory is impossible (watchdog.c).
+lck=$(awk '$1 == "VmLck:" { print $2 }' "/proc/$pid/status")
+if grep -q libasan "/proc/$pid/maps"; then
+    note "sanitizer build: the watchdog does not mlockall (VmLck $lck kB)"
+else
+    ((${lck:-0} > 0)) || fail "the watchdog $pid is not mlockall'ed (VmLck ${lck:-?} kB)"
+fi
+# What the watchdog saved lists the skipped ones too, with the reason.
+assert_json "$Q/status.json" "[.freeze.filesystems[] | select(.mount == \"$Q/t\")][0] | .state == \"skipped\" and .reason == \"memory filesystem\""
+assert_json "$Q/status.json" "[.freeze.filesystems[] | select(.mount == \"$Q/r\")][0] | .state == \"skipped\" and .reason == \"read-only\""
 # A second freeze while one is in progress is refused, naming the owner.
 if "$MOBILITY_AGENT" freeze "${mounts[@]}" 2>"$Q/second.err"; then fail "a second freeze succeeded"; fi
 grep -q "already in progress (watchdog pid $pid" "$Q/second.err" || { cat "$Q/second.err" >&2; fail "second freeze: wrong message"; }
@@ -56,8 +70,9 @@ for m in "$Q/a" "$Q/a/b" "$Q/c"; do
     grep -qE "^mobility-agent: $m \((ext4|xfs), [0-9]+:[0-9]+\): frozen [0-9.]+ s, thawed$" "$Q/thaw.err" ||
         fail "no thaw line for $m"
 done
-grep -q "^mobility-agent: $Q/t (tmpfs, .*skipped: the filesystem does not support freezing" "$Q/thaw.err" ||
+grep -q "^mobility-agent: $Q/t (tmpfs, .*skipped: memory filesystem$" "$Q/thaw.err" ||
     fail "the tmpfs is not listed as skipped"
+grep -q "^mobility-agent: $Q/r (ext4, .*skipped: read-only$" "$Q/thaw.err" || fail "the read-only mount is not listed as skipped"
 grep -qE "filesystems were frozen for [0-9.]+ s" "$Q/thaw.err" || fail "no frozen duration"
 assert_json "$Q/thaw.json" '.active == false and .reason == "request"'
 

@@ -2,12 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Freeze hooks: name order on freeze, reverse on thaw, the phase in argv[1] and the environment,
 # backup files and non-executables ignored; a failing freeze hook aborts with nothing frozen (and
-# the hooks that did freeze are thawed); a slow hook is stopped at its timeout.
+# the hooks that did freeze are thawed); a slow hook is stopped at its timeout; a freeze right
+# after a timeout thaw waits for the watchdog to finish, and no hook inherits the freeze lock.
 source "$SOURCE_DIR/tests/lib/common.sh"
 source "$SOURCE_DIR/tests/lib/quiesce.sh"
 
 q_scratch
 q_mkfs ext4 "$Q/a.img" "$Q/a"
+# What step 6's hook starts; after the watchdog's cleanup (which may run the thaw hooks once more).
+on_exit "kill -9 \$(cat '$Q/daemon.pids' 2>/dev/null) 2>/dev/null; true"
 q_watch_cleanup
 H=$Q/hooks
 mkdir -p "$H"
@@ -70,4 +73,26 @@ kill -9 "$pid"
 for _ in $(seq 50); do q_alive "$pid" || break; sleep 0.1; done
 "$MOBILITY_AGENT" thaw 2>"$Q/orphan.err" || { cat "$Q/orphan.err" >&2; fail "orphan thaw failed"; }
 diff -u "$Q/want" "$LOG" >&2 || fail "the orphan thaw did not run the thaw hooks"
+
+# 6. The watchdog holds the lock until its thaw hooks are done: a freeze started meanwhile (right
+# after a timeout thaw) waits for it instead of "already in progress". And a process a thaw hook
+# leaves behind (a restarted daemon) must not inherit the lock, or every later freeze is refused.
+: >"$LOG"
+hook 25-slow-thaw '[ "$1" = thaw ] && sleep 1; exit 0'
+hook 26-daemon "if [ \"\$1\" = thaw ]; then sh -c 'echo \$\$ >>$Q/daemon.pids; exec sleep 30' </dev/null >/dev/null 2>&1 & fi"
+"$MOBILITY_AGENT" freeze --hooks-dir "$H" --timeout 1 --mount "$Q/a" || fail "freeze failed"
+for _ in $(seq 100); do grep -q "25-slow-thaw thaw" "$LOG" && break; sleep 0.05; done
+grep -q "25-slow-thaw thaw" "$LOG" || fail "the watchdog's timer did not run the thaw hooks"
+"$MOBILITY_AGENT" freeze --hooks-dir "$H" --mount "$Q/a" 2>"$Q/next.err" ||
+    { cat "$Q/next.err" >&2; q_lock_holders >&2; fail "a freeze right after a timeout thaw was refused"; }
+holders=$(q_lock_holders | grep -v mobility-freeze-watchdog || true)
+[[ -z $holders ]] || fail "a thaw hook's leftover process holds the freeze lock: $holders"
+# Nor the watchdog's blocked signals (its signalfd): SIGTERM must reach what a hook started.
+read -r daemon <"$Q/daemon.pids"
+blk=$(awk '$1 == "SigBlk:" { print $2 }' "/proc/$daemon/status")
+[[ $blk == 0000000000000000 ]] || fail "a thaw hook's process inherited blocked signals (SigBlk $blk)"
+timeout 30 "$MOBILITY_AGENT" thaw 2>"$Q/thaw6.err" || { cat "$Q/thaw6.err" >&2; q_lock_holders >&2; fail "thaw failed"; }
+[[ $(wc -l <"$Q/daemon.pids") == 2 ]] || fail "the daemon-starting thaw hook did not run twice"
+[[ -z $(q_lock_holders) ]] || fail "the freeze lock is still held after the thaw: $(q_lock_holders)"
+rm "$H/25-slow-thaw" "$H/26-daemon"
 note "ok"

@@ -110,4 +110,23 @@ API_AGENT=$id API_TOKEN=$tok API_MID=$M1 API_UUID=$U2 mismatch "registered" "$M2
 API_AGENT=$id API_TOKEN=$tok API_MID=$M2 API_UUID=$U2 expect 404 no_such_disk -- GET "/$id/disks/sda"
 
 rcv_stop
+
+# the agent's side: `mobility-agent status` shows the identity and warns when it changed since first seen
+fake=$dir/machine
+mkdir -p "$fake/etc" "$fake/sys/class/dmi/id" "$dir/agent-state"
+echo "$M1" >"$fake/etc/machine-id"
+echo "${U2^^}" >"$fake/sys/class/dmi/id/product_uuid"
+st() { MOBILITY_IDENTITY_ROOT=$fake "$MOBILITY_AGENT" status --agent-state-dir "$dir/agent-state" --state-dir "$dir/q" "$@"; }
+st >"$dir/status" || fail "status failed"
+grep -q "product UUID $U2" "$dir/status" && grep -q "not recorded yet" "$dir/status" || fail "status: $(cat "$dir/status")"
+grep -q WARNING "$dir/status" && fail "a warning without a first-seen identity"
+printf '{"machine_id": "%s", "product_uuid": "%s", "first_seen": 1764000000}\n' "$M1" "$U1" >"$dir/agent-state/identity"
+st >"$dir/status" || fail "status failed"
+grep -qx "  WARNING: product UUID changed from $U1 to $U2: this is a clone or a new VM; replication refuses to mix machines" \
+    "$dir/status" || fail "no clone warning: $(cat "$dir/status")"
+st --json >"$dir/status.json" || fail "status --json failed"
+jq -e --arg u "$U1" '.identity.changed and .identity.first_seen.product_uuid == $u and (.identity.warnings | length == 1)' \
+    "$dir/status.json" >/dev/null || fail "status --json: $(cat "$dir/status.json")"
+echo "$U1" >"$fake/sys/class/dmi/id/product_uuid"
+st >"$dir/status" && ! grep -q WARNING "$dir/status" || fail "warning for the first machine: $(cat "$dir/status")"
 note "ok"

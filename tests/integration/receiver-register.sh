@@ -29,9 +29,9 @@ token=$(jq -r .token "$dir/body")
 [[ $id =~ ^vm01example-[0-9a-f]{16}$ ]] || fail "agent id '$id'"
 grep -qx "$id $token" "$dir/agents" || fail "agent not in the agents file"
 [[ $(stat -c %a "$dir/agents") == 600 ]] || fail "agents file mode"
-# the new credentials work right away
+# the new credentials work right away (from the machine that registered: §2.1)
 st=$(curl -sS --cacert "$dir/ca.pem" -o "$dir/body" -w '%{http_code}' -H "Authorization: Bearer $token" \
-    -H "X-Mobility-Agent: $id" "$RCV_URL/$id/disks/sda")
+    -H "X-Mobility-Agent: $id" -H "X-Mobility-Machine-Id: m" -H "X-Mobility-Product-Uuid;" "$RCV_URL/$id/disks/sda")
 [[ $st == 404 ]] && jq -e '.error == "no_such_disk"' "$dir/body" >/dev/null || fail "new token: $st $(cat "$dir/body")"
 # the old agents still work
 expect 404 no_such_disk -- GET /a1/disks/sda

@@ -32,10 +32,10 @@ start_bg() {
 HTTP=$(free_port) CLOSED=$(free_port) HANG=$(free_port) TLS=$(free_port) PROXY=$(free_port)
 # --- the repository tree
 W=$S/www
-mkdir -p "$W/debian/dists/bookworm" "$W/flat" "$W/el/9/x86_64/repodata" "$W/suse/repodata"
+mkdir -p "$W/debian/dists/bookworm" "$W/flat" "$W/el/9/aarch64/repodata" "$W/suse/repodata"
 echo "Origin: test" >"$W/debian/dists/bookworm/InRelease"
 echo "Origin: flat" >"$W/flat/Release" # no InRelease: apt falls back to Release
-echo "<repomd/>" >"$W/el/9/x86_64/repodata/repomd.xml"
+echo "<repomd/>" >"$W/el/9/aarch64/repodata/repomd.xml"
 echo "<repomd/>" >"$W/suse/repodata/repomd.xml"
 start_bg "$S/http.pid" python3 -m http.server "$HTTP" --bind 127.0.0.1 -d "$W"
 # a socket that accepts connections in the kernel backlog but never answers
@@ -64,6 +64,10 @@ curl -s "https://127.0.0.1:$TLS/" >/dev/null 2>&1 && fail "curl accepted the sel
 # --- the guest root
 R=$S/root
 mkdir -p "$R/etc/apt/sources.list.d" "$R/etc/apt/apt.conf.d" "$R/etc/yum.repos.d"
+# The guest is aarch64 (an ELF header as its /usr/bin/env) on this x86_64 host: $basearch must come
+# from the guest, not from the host's uname.
+mkdir -p "$R/usr/bin"
+printf '\177ELF\2\1\1\0\0\0\0\0\0\0\0\0\2\0\267\0' >"$R/usr/bin/env"
 printf 'ID=rocky\nVERSION_ID="9.3"\nPRETTY_NAME="test"\n' >"$R/etc/os-release"
 cat >"$R/etc/apt/sources.list" <<LIST
 deb http://127.0.0.1:$HTTP/debian bookworm main
@@ -118,7 +122,7 @@ ev "$S/direct.json" /missing/Release | jq -e '.http_status == 404' >/dev/null ||
 [[ $(cause_of "$S/direct.json" ":$CLOSED/") == connect ]] || fail "closed port: $(ev "$S/direct.json" ":$CLOSED/")"
 [[ $(cause_of "$S/direct.json" ":$HANG/") == timeout ]] || fail "silent server: $(ev "$S/direct.json" ":$HANG/")"
 [[ $(cause_of "$S/direct.json" ":$TLS/") == tls ]] || fail "self-signed HTTPS: $(ev "$S/direct.json" ":$TLS/")"
-for ok in ":$HTTP/debian/dists/bookworm/" "/flat/" "/el/9/x86_64/"; do
+for ok in ":$HTTP/debian/dists/bookworm/" "/flat/" "/el/9/aarch64/"; do
     [[ $(cause_of "$S/direct.json" "$ok") == none ]] || fail "$ok should be reachable: $(ev "$S/direct.json" "$ok")"
 done
 assert_json "$S/direct.json" '[.results[] | select(.id == "repos.reachable") | .evidence[] | select(.line == 2 and .path == "/etc/apt/sources.list")] | length == 0' \
@@ -137,7 +141,7 @@ run_check "$S/env.json" "${env_clean[@]}" "http_proxy=http://127.0.0.1:$PROXY" "
 note "env-proxy run: ${WALL}s"
 grep -q "GET http://127.0.0.1:$HTTP/debian/dists/bookworm/InRelease" "$S/tinyproxy.log" ||
     fail "the apt source did not go through the proxy: $(cat "$S/tinyproxy.log")"
-grep -q "GET http://127.0.0.1:$HTTP/el/9/x86_64/repodata/repomd.xml" "$S/tinyproxy.log" ||
+grep -q "GET http://127.0.0.1:$HTTP/el/9/aarch64/repodata/repomd.xml" "$S/tinyproxy.log" ||
     fail "the yum source did not go through the proxy"
 grep -q "localhost:$HTTP" "$S/tinyproxy.log" && fail "no_proxy=localhost was not bypassed"
 [[ $(cause_of "$S/env.json" "/flat/") == none ]] || fail "the bypassed flat repo failed"
@@ -167,7 +171,7 @@ grep -q "GET http://127.0.0.1:$HTTP/suse/repodata/repomd.xml" "$S/tinyproxy.log"
 grep -q "GET http://127.0.0.1:$HTTP/debian/dists/bookworm/InRelease" "$S/tinyproxy.log" ||
     fail "Acquire::http::Proxy was not used"
 grep -q "localhost:$HTTP" "$S/tinyproxy.log" && fail "Acquire::http::Proxy::localhost DIRECT was not honoured"
-[[ $(grep -c "GET http://127.0.0.1:$HTTP/el/9/x86_64/repodata/repomd.xml" "$S/tinyproxy.log") == 1 ]] ||
+[[ $(grep -c "GET http://127.0.0.1:$HTTP/el/9/aarch64/repodata/repomd.xml" "$S/tinyproxy.log") == 1 ]] ||
     fail "yum: proxy= must be used by [el-proxied] only, proxy=_none_ bypasses it"
 
 # --- 4. a configured proxy that is down: cause "proxy"

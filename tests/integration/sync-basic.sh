@@ -136,6 +136,11 @@ else
     note "tinyproxy not installed: proxied sync not exercised"
 fi
 
+# --- one pass per disk at a time: a held lock refuses a second sync of the same disk
+agent_args "$D" --disk "$IMG" --name img
+rc=0; flock "$D/state/img.lock" "$MOBILITY_AGENT" "${AGENT_ARGS[@]}" >/dev/null 2>"$D/lock.err" || rc=$?
+[[ $rc == 1 ]] && grep -q "another sync of this disk is running" "$D/lock.err" || { cat "$D/lock.err" >&2; fail "a concurrent sync was not refused (exit $rc)"; }
+
 # --- usage errors exit 3
 rc=0; "$MOBILITY_AGENT" sync --disk "$IMG" >/dev/null 2>&1 || rc=$?
 [[ $rc == 3 ]] || fail "missing options: exit $rc, expected 3"

@@ -7,10 +7,11 @@
 # at partition offset + write offset on its disk; a stalled reader with tiny buffers drops events and
 # declares verify; a disk traced by someone else is "busy" (exit 4); a kill -9 leaves no marker
 # (verify) and, with blktrace, a stale trace the next start reclaims; a clean stop reloads the
-# bitmap, a write while nobody tracks is caught by the disk's counters.
+# bitmap, a write while nobody tracks is caught by the disk's counters; fstrim on a mounted ext4
+# after a file is deleted reports the freed extents dirty (discard completions).
 source "$SOURCE_DIR/tests/lib/common.sh"
 need_root
-need_cmd losetup jq dd blkdiscard filefrag mkfs.ext4 mkfs.xfs sfdisk partx python3
+need_cmd losetup jq dd blkdiscard fstrim filefrag mkfs.ext4 mkfs.xfs sfdisk partx python3
 
 # Not $(scratch) / $(attach_loop): an on_exit inside $(...) registers in the subshell and is lost,
 # leaking the directory and the loop devices. Register in this shell instead.
@@ -69,6 +70,13 @@ phys_of() {
         $1 == "0:" { s = $4; e = $5; sub(/\.\./, "", s); sub(/:/, "", e); print s * bs, (e - s + 1) * bs; exit }'
 }
 
+# filefrag -v FILE -> "physical_byte_offset length_bytes" of every extent of the file.
+extents_of() {
+    filefrag -v "$1" | awk '
+        /blocks of [0-9]+ bytes/ { for (i = 1; i <= NF; i++) if ($i == "of" && $(i+2) == "bytes)") bs = $(i+1) }
+        $1 ~ /^[0-9]+:$/ { s = $4; e = $5; sub(/\.\./, "", s); sub(/:/, "", e); print s * bs, (e - s + 1) * bs }'
+}
+
 # ---- which backends does this kernel offer?
 new_loop probe 16M
 L0=$L
@@ -121,6 +129,33 @@ for B in "${backends[@]}"; do
         ((extra <= 16)) || fail "$B $fs: $extra chunks dirty besides the written ones (metadata should be a few)"
         note "$B $fs: written chunks dirty, $extra metadata chunks besides"
     done
+
+    # ---- fstrim: a deleted file's extents are discarded by the filesystem, and dirty. A session
+    # without the trim first: the delete alone writes none of them (so the trim is what marks).
+    new_loop trim-$B 64M
+    mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$L"
+    mount_at "$L" "$D/mnt-trim-$B"
+    F=$D/mnt-trim-$B/big
+    dd if=/dev/urandom of="$F" bs=1M count=8 conv=fsync status=none
+    sync
+    extents_of "$F" >"$D/trim-$B.extents"
+    [[ -s $D/trim-$B.extents ]] || fail "fstrim: no extents from filefrag for $F"
+    fstrim "$D/mnt-trim-$B"            # what was free before: trimmed now, not by the traced run
+    while read -r off len; do chunks "$off" "$len"; done <"$D/trim-$B.extents" | sort -u >"$D/trim-$B.want"
+    track_start rm-$B "$L" --backend $B
+    rm "$F"
+    sync
+    track_stop rm-$B
+    dirty_list rm-$B >"$D/rm-$B.got"
+    n=$(comm -12 "$D/trim-$B.want" "$D/rm-$B.got" | wc -l)
+    ((n <= 4)) || fail "$B fstrim: the delete alone dirtied $n chunks of the file's extents"
+    track_start trim-$B "$L" --backend $B
+    fstrim -v "$D/mnt-trim-$B" >"$D/trim-$B.out"
+    track_stop trim-$B
+    dirty_list trim-$B >"$D/trim-$B.got"
+    missing=$(comm -23 "$D/trim-$B.want" "$D/trim-$B.got")
+    [[ -z $missing ]] || fail "$B fstrim: freed chunks not dirty: $(echo $missing) ($(cat "$D/trim-$B.out"))"
+    note "$B fstrim: $(wc -l <"$D/trim-$B.want") freed chunks dirty ($(cat "$D/trim-$B.out"))"
 
     # ---- a partition: traced on its disk, at partition offset + write offset
     new_loop part-$B 64M

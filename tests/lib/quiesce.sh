@@ -99,3 +99,15 @@ q_wait_writer() {
 q_now() { date +%s.%N; }
 q_elapsed() { awk -v a="$1" -v b="$(q_now)" 'BEGIN { printf "%.2f", b - a }'; }
 q_le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+
+# q_lock_holders: every process with the state directory's lock file open (for a failure message:
+# "already in progress" then names who really holds it, not only the pid in the state file).
+q_lock_holders() {
+    local fd t
+    for fd in /proc/[0-9]*/fd/*; do
+        t=$(readlink "$fd" 2>/dev/null) || continue
+        [[ $t == "$QSTATE/freeze.lock" ]] || continue
+        fd=${fd#/proc/}
+        echo "pid ${fd%%/*} ($(cat "/proc/${fd%%/*}/cmdline" 2>/dev/null | tr '\0' ' ')) fd ${fd##*/}"
+    done
+}

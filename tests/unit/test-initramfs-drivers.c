@@ -290,6 +290,84 @@ static void test_blacklist_and_hostonly(void **state)
 	report_free(&rep);
 }
 
+static const char *image_of(const struct result *r, const char *kver, const char *module)
+{
+	const cJSON *i = cJSON_GetObjectItem(evidence(r, kver, module), "image");
+
+	return i ? i->valuestring : NULL;
+}
+
+static void unplant(struct fixture *f, const char *path)
+{
+	_cleanup_free_ char *full = xasprintf("%s%s", f->dir, path);
+
+	assert_int_equal(unlink(full), 0);
+}
+
+#define HV_DEP "kernel/drivers/hv/hv_vmbus.ko.xz:\nkernel/drivers/scsi/hv_storvsc.ko.xz:\n" \
+	       "kernel/drivers/net/hyperv/hv_netvsc.ko.xz:\nkernel/drivers/hv/hv_utils.ko.xz:\nkernel/fs/ext4/ext4.ko.xz:\n"
+#define HV_ALL "hv_vmbus hv_storvsc hv_netvsc hv_utils ext4"
+
+/* RHEL (dracut): /boot/initramfs-KVER.img is the image; kdump's /boot/initramfs-KVERkdump.img, a
+ * valid image without the drivers, is never read: not while the real one is there (pass), and not in
+ * its place when the real one is gone (no image at all, rather than the kdump image lacking them). */
+static void test_rhel_naming_and_kdump(void **state)
+{
+	struct fixture *f = *state;
+	const char *k = "5.14.0-362.8.1.el9_3.x86_64";
+	struct report rep;
+	const struct result *r;
+
+	plant_text(f, "/etc/os-release", "ID=\"rhel\"\nVERSION_ID=\"9.3\"\nID_LIKE=\"fedora\"\n");
+	plant_text(f, "/usr/bin/dracut", "#!/bin/sh\n");
+	kernel(f, k, "", HV_DEP);
+	plant_image(f, "/boot/initramfs-5.14.0-362.8.1.el9_3.x86_64.img", k, HV_ALL);
+	plant_image(f, "/boot/initramfs-5.14.0-362.8.1.el9_3.x86_64kdump.img", k, "ext4");
+	r = run(f, "azure", "initramfs.drivers", &rep);
+	assert_int_equal(r->status, ST_PASS);
+	assert_string_equal(state_of(r, k, "hv_storvsc"), "image");
+	assert_string_equal(image_of(r, k, "hv_storvsc"), "/boot/initramfs-5.14.0-362.8.1.el9_3.x86_64.img");
+	assert_string_equal(image_of(r, k, "hv_netvsc"), "/boot/initramfs-5.14.0-362.8.1.el9_3.x86_64.img");
+	report_free(&rep);
+
+	unplant(f, "/boot/initramfs-5.14.0-362.8.1.el9_3.x86_64.img");
+	r = run(f, "azure", "initramfs.drivers", &rep);
+	assert_int_equal(r->status, ST_FAIL);
+	assert_string_equal(state_of(r, k, "hv_storvsc"), "missing");
+	assert_null(image_of(r, k, "hv_storvsc"));
+	assert_null(image_of(r, k, "hv_vmbus"));
+	assert_non_null(strstr(r->detail, "no initramfs image"));
+	assert_null(strstr(r->detail, "kdump"));
+	assert_true(has_command(r, "dracut -f -v -N --kver 5.14.0-362.8.1.el9_3.x86_64"));
+	report_free(&rep);
+}
+
+/* SUSE: /boot/initrd-KVER, read (pass with the drivers, fail naming it without them). */
+static void test_suse_naming(void **state)
+{
+	struct fixture *f = *state;
+	const char *k = "5.14.21-150500.55.19-default";
+	struct report rep;
+	const struct result *r;
+
+	plant_text(f, "/etc/os-release", "NAME=\"SLES\"\nID=\"sles\"\nVERSION_ID=\"15.5\"\nID_LIKE=\"suse\"\n");
+	plant_text(f, "/usr/bin/dracut", "#!/bin/sh\n");
+	kernel(f, k, "", HV_DEP);
+	plant_image(f, "/boot/initrd-5.14.21-150500.55.19-default", k, HV_ALL);
+	r = run(f, "azure", "initramfs.drivers", &rep);
+	assert_int_equal(r->status, ST_PASS);
+	assert_string_equal(state_of(r, k, "hv_vmbus"), "image");
+	assert_string_equal(image_of(r, k, "hv_vmbus"), "/boot/initrd-5.14.21-150500.55.19-default");
+	report_free(&rep);
+
+	plant_image(f, "/boot/initrd-5.14.21-150500.55.19-default", k, "hv_vmbus hv_netvsc hv_utils ext4");
+	r = run(f, "azure", "initramfs.drivers", &rep);
+	assert_int_equal(r->status, ST_FAIL);
+	assert_string_equal(state_of(r, k, "hv_storvsc"), "missing");
+	assert_string_equal(image_of(r, k, "hv_storvsc"), "/boot/initrd-5.14.21-150500.55.19-default");
+	report_free(&rep);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +375,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_image_and_garbage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_kvm_aws, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_blacklist_and_hostonly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rhel_naming_and_kdump, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_suse_naming, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -137,20 +137,40 @@ static void test_netplan_merge(void **state)
 
 static void test_netplan_buffers(void **state)
 {
-	static const char *const bad[] = {
-		"network: [1, 2]\n", "- just\n- a list\n", "network:\n  ethernets: 3\n",
-		"network:\n  ethernets:\n    e0: {dhcp4: maybe}\n", "\t\tnetwork: x: y\n", "",
-		"network:\n  ethernets:\n    e0: [a]\n", "network: {ethernets: {e0: {match: {macaddress: [1]}}}}\n",
+	/* Each buffer and where its one error is (line 0: valid, nothing to report). */
+	static const struct {
+		const char *yaml;
+		long line;
+		const char *reason;
+	} cases[] = {
+		{ "network: [1, 2]\n", 1, "network:" },
+		{ "- just\n- a list\n", 1, "network:" },
+		{ "network:\n  ethernets: 3\n", 2, "interface ids" },
+		{ "network:\n  ethernets:\n    e0: {dhcp4: maybe}\n", 3, "boolean" },
+		{ "\t\tnetwork: x: y\n", 1, "YAML" },
+		{ "", 0, NULL },
+		{ "network:\n  ethernets:\n    e0: [a]\n", 3, "must be a mapping" },
+		{ "network: {ethernets: {e0: {match: {macaddress: [1]}}}}\n", 1, "MAC address" },
+		{ "network:\n  ethernets:\n    e0:\n      dhcp4: true\n      set-name: {a: b}\n", 5, "interface name" },
 	};
 
-	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct netcfg nc = { 0 };
 		struct netplan_state *np = netplan_new();
 
-		netplan_add_file(np, &nc, "/x.yaml", bad[i], strlen(bad[i]));
+		netplan_add_file(np, &nc, "/x.yaml", cases[i].yaml, strlen(cases[i].yaml));
 		netplan_finish(np, &nc);
-		for (size_t k = 0; k < nc.nbad; k++)
-			assert_true(nc.bad[k].line >= 1);
+		if (cases[i].line == 0) {
+			assert_int_equal(nc.nbad, 0);
+		} else {
+			if (nc.nbad != 1)
+				fail_msg("case %zu: %zu errors reported, expected 1 at line %ld", i, nc.nbad, cases[i].line);
+			assert_string_equal(nc.bad[0].path, "/x.yaml");
+			assert_int_equal(nc.bad[0].line, cases[i].line);
+			if (!strstr(nc.bad[0].reason, cases[i].reason))
+				fail_msg("case %zu: reason \"%s\" lacks \"%s\"", i, nc.bad[0].reason, cases[i].reason);
+		}
 		netcfg_free(&nc);
 	}
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The freeze plan on synthetic mountinfo: one entry per superblock, children and loop-image
- * dependents before what they live on, "/" last, pseudo/network/read-only filesystems left out,
- * an explicit list honoured and checked; and the state file round trip.
+ * dependents before what they live on, "/" last, memory/network/FUSE/read-only filesystems listed as
+ * skipped with the reason and pseudo ones left out, an explicit list honoured and checked; and the
+ * state file round trip.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/sysmacros.h>
+
+#include "json.h"
 #include "quiesce-internal.h"
 
 static const char mountinfo[] =
@@ -54,8 +58,9 @@ static void test_default_plan(void **state)
 	(void)state;
 	parse(&t);
 	assert_int_equal(quiesce_plan_build(&t, NULL, &p, &bad), 0);
-	/* /, /boot, /boot/efi, /home (+ bind), /home/user/data (+ bind), btrfs, /mnt/loop */
-	assert_int_equal(p.n, 7);
+	/* Frozen: /, /boot, /boot/efi, /home (+ bind), /home/user/data (+ bind), btrfs, /mnt/loop;
+	 * listed as skipped: /run, /mnt/nfs, /mnt/ro, /mnt/fuse; left out: /proc, /sys. */
+	assert_int_equal(p.n, 11);
 	assert_string_equal(p.v[p.n - 1].mount, "/");
 	assert_true(pos(&p, "/boot/efi") < pos(&p, "/boot"));
 	assert_true(pos(&p, "/home/user/data") < pos(&p, "/home"));
@@ -64,14 +69,37 @@ static void test_default_plan(void **state)
 	assert_int_equal(home->aliases.n, 2);
 	assert_string_equal(home->aliases.v[1], "/srv/home");
 	assert_int_equal(p.v[pos(&p, "/home/user/data")].aliases.n, 2);
+	size_t planned = 0;
 	for (size_t i = 0; i < p.n; i++) {
-		assert_string_not_equal(p.v[i].mount, "/mnt/nfs");
-		assert_string_not_equal(p.v[i].mount, "/mnt/ro");
-		assert_string_not_equal(p.v[i].mount, "/run");
-		assert_string_not_equal(p.v[i].mount, "/mnt/fuse");
+		assert_string_not_equal(p.v[i].mount, "/proc");
+		assert_string_not_equal(p.v[i].mount, "/sys");
 		assert_string_not_equal(p.v[i].mount, "/mnt/sub");
-		assert_int_equal(p.v[i].state, QFS_PLANNED);
+		planned += p.v[i].state == QFS_PLANNED;
+		if (p.v[i].state == QFS_PLANNED)
+			assert_null(quiesce_fs_skip_reason(&p.v[i]));
 	}
+	assert_int_equal(planned, 7);
+	static const char *const skipped[][2] = {
+		{ "/run", "memory filesystem" },
+		{ "/mnt/nfs", "network filesystem" },
+		{ "/mnt/ro", "read-only" },
+		{ "/mnt/fuse", "userspace (FUSE) filesystem" },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(skipped); i++) {
+		const struct quiesce_fs *f = &p.v[pos(&p, skipped[i][0])];
+
+		assert_int_equal(f->state, QFS_SKIPPED);
+		assert_string_equal(quiesce_fs_skip_reason(f), skipped[i][1]);
+	}
+	/* Listed is not frozen: the state directory on /run (tmpfs) is no filesystem to be frozen. */
+	assert_false(quiesce_plan_has_dev(&p, makedev(0, 22)));
+	assert_true(quiesce_plan_has_dev(&p, makedev(8, 1)));
+	/* The same reasons in --json. */
+	_cleanup_json_ cJSON *j = quiesce_plan_json(&p);
+	cJSON *run = cJSON_GetArrayItem(j, (int)pos(&p, "/run"));
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(run, "state")), "skipped");
+	assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(run, "reason")), "memory filesystem");
+	assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(j, (int)pos(&p, "/home")), "reason")));
 	pos(&p, "/var/lib/docker/btrfs"); /* major 0, yet a real filesystem */
 }
 

@@ -553,8 +553,10 @@ static enum MHD_Result do_commit(struct http_server *h, struct MHD_Connection *c
 
 	if (!j)
 		return MHD_NO;
-	if (json_uint(cJSON_GetObjectItemCaseSensitive(j, "chunks_sent"), &sent) |
-	    json_uint(cJSON_GetObjectItemCaseSensitive(j, "zero_ranges"), &zr))
+	/* Both are read (no short circuit): either one is worth logging. */
+	bool have_sent = json_uint(cJSON_GetObjectItemCaseSensitive(j, "chunks_sent"), &sent);
+	bool have_zr = json_uint(cJSON_GetObjectItemCaseSensitive(j, "zero_ranges"), &zr);
+	if (have_sent || have_zr)
 		log_info("%s/%s: pass %llu: agent reports %llu chunks sent, %llu zero ranges", q->agent, q->disk,
 			 (unsigned long long)q->pass, (unsigned long long)sent, (unsigned long long)zr);
 	r = rstore_commit(h->store, q->agent, q->disk, q->pass, &res);
@@ -732,7 +734,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 	*con_cls = NULL;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 2, 0))) mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char buf[512];
 

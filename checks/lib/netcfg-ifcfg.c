@@ -6,37 +6,26 @@
  */
 #include "netcfg.h"
 #include "fileio.h"
+#include "shell-conf.h"
 
 #include <ctype.h>
 #include <strings.h>
 
-/* Decode the value at P into OUT (same buffer size); NULL on an unterminated quote or trailing garbage. */
-static const char *shell_value(const char *p, char *out)
+/* The value at P, decoded; NULL on an unterminated quote or anything but a comment after it. */
+static char *shell_value(const char *p)
 {
-	size_t n = 0;
+	const char *end;
+	char *w = shell_word(p, &end);
 
-	while (*p && *p != ' ' && *p != '\t') {
-		if (*p == '\'' || *p == '"') {
-			char q = *p++;
-
-			while (*p && *p != q) {
-				if (q == '"' && *p == '\\' && p[1])
-					p++;
-				out[n++] = *p++;
-			}
-			if (*p != q)
-				return NULL;
-			p++;
-			continue;
-		}
-		if (*p == '\\' && p[1])
-			p++;
-		out[n++] = *p++;
+	if (!w)
+		return NULL;
+	while (*end == ' ' || *end == '\t')
+		end++;
+	if (*end && *end != '#') {
+		free(w);
+		return NULL;
 	}
-	out[n] = '\0';
-	while (*p == ' ' || *p == '\t')
-		p++;
-	return (*p && *p != '#') ? NULL : p;
+	return w;
 }
 
 struct ifcfg_vars {
@@ -88,8 +77,8 @@ static int parse_line(struct ifcfg_vars *v, char *line, long lineno, bool suse, 
 		return -EBADMSG;
 	}
 	*eq = '\0';
-	val = xmalloc(strlen(eq + 1) + 1);
-	if (!shell_value(eq + 1, val)) {
+	val = shell_value(eq + 1);
+	if (!val) {
 		*eq = '=';
 		*why = "unterminated quote or unquoted space in the value";
 		return -EBADMSG;

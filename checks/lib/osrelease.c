@@ -1,44 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "osrelease.h"
 #include "fileio.h"
+#include "shell-conf.h"
 
 #include <ctype.h>
 
 int unquote_shell(const char *in, char **out)
 {
-	_cleanup_free_ char *s = xmalloc(strlen(in) + 1);
-	char *w = s, quote = 0;
+	/* Unquoted white space ends the value; a trailing comment may follow. */
+	char *w = shell_word(in, NULL);
 
-	for (const char *p = in; *p; p++) {
-		if (quote == '\'') {
-			if (*p == '\'')
-				quote = 0;
-			else
-				*w++ = *p;
-		} else if (*p == '\\') {
-			/* Inside double quotes only \" \\ \$ \` are escapes; outside, any character. */
-			if (!p[1])
-				return -EBADMSG;
-			if (quote == '"' && !strchr("\"\\$`", p[1]))
-				*w++ = *p;
-			*w++ = *++p;
-		} else if (quote == '"') {
-			if (*p == '"')
-				quote = 0;
-			else
-				*w++ = *p;
-		} else if (*p == '"' || *p == '\'') {
-			quote = *p;
-		} else if (isspace((unsigned char)*p)) {
-			break; /* unquoted white space ends the value (a trailing comment may follow) */
-		} else {
-			*w++ = *p;
-		}
-	}
-	if (quote)
+	if (!w)
 		return -EBADMSG;
-	*w = '\0';
-	*out = TAKE_PTR(s);
+	*out = w;
 	return 0;
 }
 

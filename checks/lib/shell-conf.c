@@ -9,32 +9,42 @@ static bool is_key_char(char c, bool first)
 	return c == '_' || isalpha((unsigned char)c) || (!first && isdigit((unsigned char)c));
 }
 
-/* The shell word at *p (quotes removed, stopping at white space, ';' or '#'); NULL when a quote is
- * not closed on the line. */
-static char *parse_word(const char *p)
+char *shell_word(const char *p, const char **end)
 {
-	size_t cap = strlen(p) + 1, n = 0;
-	_cleanup_free_ char *out = xmalloc(cap);
+	_cleanup_free_ char *out = xmalloc(strlen(p) + 1);
+	size_t n = 0;
+	char quote = 0;
 
-	while (*p && !isspace((unsigned char)*p) && *p != ';' && *p != '#') {
-		if (*p == '"' || *p == '\'') {
-			char q = *p++;
-
-			while (*p && *p != q) {
-				if (q == '"' && *p == '\\' && p[1])
-					p++;
-				out[n++] = *p++;
-			}
-			if (*p != q)
+	for (; *p; p++) {
+		if (quote == '\'') {
+			if (*p == '\'')
+				quote = 0;
+			else
+				out[n++] = *p;
+		} else if (*p == '\\') {
+			if (!p[1])
 				return NULL;
-			p++;
-			continue;
+			if (quote == '"' && !strchr("\"\\$`", p[1]))
+				out[n++] = *p; /* inside double quotes, \x stays \x */
+			out[n++] = *++p;
+		} else if (quote == '"') {
+			if (*p == '"')
+				quote = 0;
+			else
+				out[n++] = *p;
+		} else if (*p == '"' || *p == '\'') {
+			quote = *p;
+		} else if (isspace((unsigned char)*p) || *p == ';') {
+			break;
+		} else {
+			out[n++] = *p;
 		}
-		if (*p == '\\' && p[1])
-			p++;
-		out[n++] = *p++;
 	}
+	if (quote)
+		return NULL;
 	out[n] = '\0';
+	if (end)
+		*end = p;
 	return TAKE_PTR(out);
 }
 
@@ -63,7 +73,7 @@ static void parse_line(char *line, unsigned lineno, struct shconf *out)
 	} else {
 		return;
 	}
-	char *value = parse_word(p);
+	char *value = shell_word(p, NULL);
 
 	if (!value)
 		return;

@@ -26,6 +26,14 @@ struct shconf {
 	size_t n;
 };
 
+/*
+ * One shell word at P, as sh would read it: quotes removed, '\\' escapes decoded (inside double
+ * quotes only \\" \\\\ \\$ \\` are escapes, as POSIX says), ending at unquoted white space or ';'.
+ * Returns the malloc'ed word, or NULL when a quote is not closed or a '\\' ends the text. *END (if
+ * not NULL) points after the word. Shared by os-release, ifcfg, dracut.conf and /etc/default/grub.
+ */
+char *shell_word(const char *p, const char **end);
+
 /* Parse buf (NUL-terminated, len bytes; modified); assignments are appended to out. */
 void shconf_parse(char *buf, size_t len, struct shconf *out);
 void shconf_free(struct shconf *c);

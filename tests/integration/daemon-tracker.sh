@@ -186,4 +186,32 @@ dsync "$S/p7.json"
 equal d2 "$dev2"
 equal d1 "$dev1"
 stop_daemon
+
+note "step 6"
+# 6. Someone else traces the disk (the ftrace blk tracer): that disk falls back to hash mode, says
+#    why, and still replicates. And the daemon tells systemd it is ready (Type=notify, by hand).
+echo 1 >"/sys/block/$(basename "$dev2")/trace/enable"
+on_exit "echo 0 >'/sys/block/$(basename "$dev2")/trace/enable'"
+python3 - "$S/notify" >"$S/notify.txt" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+print(s.recv(4096).decode())
+PY
+NOTIFY=$!
+for ((i = 0; i < 50; i++)); do [[ -S $S/notify ]] && break; sleep 0.1; done
+export NOTIFY_SOCKET=$S/notify
+start_daemon
+unset NOTIFY_SOCKET
+wait "$NOTIFY" || fail "no readiness notification reached NOTIFY_SOCKET"
+grep -qx "READY=1" "$S/notify.txt" || { cat "$S/notify.txt" >&2; fail "the notification lacks READY=1"; }
+jq -e '.disks[] | select(.name == "d2") | .tracker == "hash mode" and (.tracker_error | test("busy|trac"; "i"))' \
+    "$S/status.json" >/dev/null || { cat "$S/status.json" >&2; fail "a disk traced by someone else must fall back to hash mode, saying why"; }
+jq -e '.disks[] | select(.name == "d1") | .tracker == "tracking"' "$S/status.json" >/dev/null || fail "d1 stopped tracking"
+dd if=/dev/urandom of="$dev2" bs=64K count=3 seek=500 oflag=direct conv=notrunc status=none
+dsync "$S/p8.json"
+[[ $(read_of "$S/p8.json" d2) == $((64 << 20)) ]] || fail "hash mode must read the whole disk"
+equal d2 "$dev2"
+stop_daemon
 note "ok"

@@ -54,16 +54,29 @@ in_root mobility-agent --version >/dev/null || fail "mobility-agent does not run
 in_root systemd-analyze verify --man=no /usr/lib/systemd/system/mobility-agent.service >"$S/verify.txt" 2>&1 ||
     { cat "$S/verify.txt" >&2; fail "systemd-analyze verify failed"; }
 grep -q . "$S/verify.txt" && { cat "$S/verify.txt" >&2; fail "systemd-analyze verify warns"; }
-[[ -e $R/etc/systemd/system/multi-user.target.wants/mobility-agent.service ]] && fail "the service was enabled without a configuration"
+wants=$R/etc/systemd/system/multi-user.target.wants/mobility-agent.service
+[[ -e $wants ]] && fail "the service was enabled without a configuration"
 in_root prepcheck --root / --no-network --format json >"$S/report.json" || [[ $? -le 2 ]] || fail "prepcheck in the root failed"
 jq -e '.schema == "prepcheck/1"' "$S/report.json" >/dev/null || fail "no report in the root"
 
-# Upgrade (reinstall) keeps configuration and state.
+# As if systemd ran (postinst looks for /run/systemd/system): still not enabled without a configuration.
+mkdir -p "$R/run/systemd/system"
+in_root dpkg -i /tmp/agent.deb >>"$S/apt.log" 2>&1 || fail "reinstall failed"
+[[ -e $wants ]] && fail "the service was enabled without a configuration (systemd present)"
+
+# A real upgrade (the same package rebuilt as a newer version) keeps configuration and state, and
+# enables the service now that it is configured.
 printf 'agent:\n  id: test\n' >"$R/etc/mobility-agent/agent.yaml"
 mkdir -p "$R/var/lib/mobility-agent" && echo keep >"$R/var/lib/mobility-agent/state"
-in_root dpkg -i /tmp/agent.deb >>"$S/apt.log" 2>&1 || fail "reinstall failed"
+dpkg-deb -R "$deb" "$S/repack"
+sed -i 's/^Version: .*/&+1/' "$S/repack/DEBIAN/control"
+dpkg-deb -b "$S/repack" "$R/tmp/agent-new.deb" >/dev/null
+in_root dpkg -i /tmp/agent-new.deb >>"$S/apt.log" 2>&1 || fail "upgrade failed"
+in_root dpkg-query -W -f='${Version}' mobility-agent | grep -q '+1$' || fail "the upgrade did not take place"
 grep -q 'id: test' "$R/etc/mobility-agent/agent.yaml" || fail "the upgrade changed the configuration"
 [[ $(cat "$R/var/lib/mobility-agent/state") == keep ]] || fail "the upgrade changed the state"
+[[ -L $wants ]] || fail "a configured service was not enabled by the upgrade"
+rm -rf "$R/run/systemd"
 
 # Removal thaws what the agent froze (a loop filesystem frozen from inside the root).
 truncate -s 64M "$S/fs.img"

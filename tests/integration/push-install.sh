@@ -72,6 +72,9 @@ id=$(sed -n 's/^  id: *//p' "$R/etc/mobility-agent/agent.yaml")
 grep -q "^$id " "$S/agents" || fail "the receiver did not add agent $id"
 [[ $(stat -c %a "$R/etc/mobility-agent/token") == 600 ]] || fail "the token is not root-only"
 grep -q "\[9/9\] run prepcheck" "$S/push1.log" || fail "push-install does not report its steps"
+# No systemd runs in the chroot: the service must be enabled (for the next boot) and that said.
+[[ -L $R/etc/systemd/system/multi-user.target.wants/mobility-agent.service ]] || fail "the service was not enabled"
+grep -q "systemd does not run" "$S/push1.log" || fail "push-install does not say the service could not start"
 
 # The token works: a sync from inside the root lands in the receiver under the new id.
 chroot "$R" mobility-agent sync --config /etc/mobility-agent/agent.yaml --json >"$S/sync.json" 2>"$S/sync.log" ||

@@ -44,7 +44,9 @@ struct daemon {
 	struct ddisk *disks;
 	size_t n;
 	char *token;
-	pthread_mutex_t lock;  /* one command that changes state at a time */
+	pthread_mutex_t lock;  /* one command that changes state at a time (a sync, freeze, thaw) */
+	/* The trackers and each disk's last-pass fields: short holds, so status answers during a sync. */
+	pthread_mutex_t state;
 	struct quiesce_handle *qh;
 	struct quiesce_plan qplan;
 };
@@ -178,11 +180,15 @@ static uint64_t take_dirty(struct ddisk *k)
 	return total;
 }
 
+static int pass_done(struct daemon *d, struct ddisk *k, int r, const struct sync_stats *st);
+
 static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool full, const char *state_dir,
 		     struct sync_stats *st)
 {
+	const char *delay = getenv("MOBILITY_SYNC_TEST_DELAY_MS"); /* tests: a pass that takes a while */
 	struct sync_opts o = { .state_dir = state_dir ? state_dir : d->cfg->state_dir, .url = d->cfg->appliance_url,
-			       .agent_id = d->cfg->agent_id, .chunk_size = k->chunk_size, .full = full };
+			       .agent_id = d->cfg->agent_id, .chunk_size = k->chunk_size, .full = full,
+			       .test_delay_ms = delay ? (unsigned)strtoul(delay, NULL, 10) : 0 };
 	struct chunk_filter all = { .kind = CHUNKS_ALL };
 	struct chunk_filter dirty = { .kind = CHUNKS_BITMAP, .bitmap = k->pending, .nbits = k->nchunks };
 	const struct chunk_filter *which = &all;
@@ -190,6 +196,7 @@ static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool f
 	unsigned gaps = 0;
 	int r;
 
+	pthread_mutex_lock(&d->state);
 	/* Every write that completed before this pass started is in the bitmap, not still in a relay buffer. */
 	if (k->tr)
 		tracker_drain(k->tr);
@@ -203,15 +210,27 @@ static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool f
 	} else if (k->tr) {
 		take_dirty(k); /* a verify pass reads everything anyway: start the next set from now */
 	}
+	pthread_mutex_unlock(&d->state);
 	r = disk_open(k->cfg->device, &disk);
 	if (r < 0) {
+		pthread_mutex_lock(&d->state);
 		free(k->last_error);
 		k->last_error = xasprintf("%s: cannot open: %s", k->cfg->device, strerror(-r));
+		pthread_mutex_unlock(&d->state);
 		return r;
 	}
 	memset(st, 0, sizeof(*st));
 	r = sync_pass(c, &disk, k->cfg->name, which, &o, st);
 	disk_close(&disk);
+	pthread_mutex_lock(&d->state);
+	r = pass_done(d, k, r, st);
+	pthread_mutex_unlock(&d->state);
+	return r;
+}
+
+/* Record the pass's outcome (under d->state). */
+static int pass_done(struct daemon *d, struct ddisk *k, int r, const struct sync_stats *st)
+{
 	free(k->last_error);
 	k->last_error = NULL;
 	k->last_time = time(NULL);
@@ -241,14 +260,15 @@ static cJSON *stats_json(const char *name, const struct sync_stats *st)
 	return o;
 }
 
-static uint64_t dirty_now(struct ddisk *k)
+static uint64_t dirty_now(struct daemon *d, struct ddisk *k)
 {
-	struct tracker_status ts;
+	struct tracker_status ts = { 0 };
 
-	if (!k->tr)
-		return k->nchunks;
-	tracker_status(k->tr, &ts);
-	return ts.dirty_chunks;
+	pthread_mutex_lock(&d->state);
+	if (k->tr)
+		tracker_status(k->tr, &ts);
+	pthread_mutex_unlock(&d->state);
+	return k->tr ? ts.dirty_chunks : k->nchunks;
 }
 
 /* One pass over every disk; fills resp_disks with the stats. STATE_DIR overrides the configured one. */
@@ -416,7 +436,7 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 			return r;
 		dirty = 0;
 		for (size_t i = 0; i < d->n; i++)
-			dirty += dirty_now(&d->disks[i]);
+			dirty += dirty_now(d, &d->disks[i]);
 		if (dirty <= CUTOVER_SMALL_ENOUGH || dirty >= prev)
 			break;
 		prev = dirty;
@@ -437,9 +457,13 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 	/* While frozen, say only what must be said: stderr may end in a journal on a frozen /var. */
 	enum log_level saved = log_get_level();
 	log_setup("mobility-agent", LOG_LVL_ERR);
+	/* Drained after the freeze flushed everything: the final pass sees every write. (disk_pass drains
+	 * again; this one makes the order explicit.) */
+	pthread_mutex_lock(&d->state);
 	for (size_t i = 0; i < d->n; i++)
 		if (d->disks[i].tr)
 			tracker_drain(d->disks[i].tr);
+	pthread_mutex_unlock(&d->state);
 	r = pass_all(d, c, false, frozen_state, disks, err);
 	if (r == 0)
 		test_pause_frozen();
@@ -577,9 +601,9 @@ static cJSON *handler(void *userdata, const cJSON *req)
 	if (!cmd)
 		return control_error("the request has no \"cmd\"");
 	if (streq(cmd, "status")) {
-		pthread_mutex_lock(&d->lock);
+		pthread_mutex_lock(&d->state);
 		resp = handle_status(d);
-		pthread_mutex_unlock(&d->lock);
+		pthread_mutex_unlock(&d->state);
 		return resp;
 	}
 	pthread_mutex_lock(&d->lock);
@@ -650,6 +674,7 @@ int daemon_run(const struct agent_config *cfg, int ready_fd)
 	signal(SIGPIPE, SIG_IGN);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	pthread_mutex_init(&d.lock, NULL);
+	pthread_mutex_init(&d.state, NULL);
 
 	d.n = cfg->ndisks;
 	d.disks = xcalloc(d.n, sizeof(*d.disks));

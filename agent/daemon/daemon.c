@@ -284,8 +284,8 @@ static int pass_all(struct daemon *d, struct client *c, bool full, const char *s
 			return r;
 		}
 		if (resp_disks) {
-			cJSON_DeleteItemFromArray(resp_disks, (int)i); /* keep the last pass of each disk */
-			cJSON_InsertItemInArray(resp_disks, (int)i, stats_json(d->disks[i].cfg->name, &st));
+			/* The slot of disk i keeps its last pass (cutover makes several). */
+			cJSON_ReplaceItemInArray(resp_disks, (int)i, stats_json(d->disks[i].cfg->name, &st));
 		}
 	}
 	return 0;

@@ -6,7 +6,7 @@
 source "$SOURCE_DIR/tests/lib/common.sh"
 source "$SOURCE_DIR/tests/lib/replicate.sh"
 need_root
-need_cmd mkfs.ext4 blkdiscard jq openssl
+need_cmd mkfs.ext4 mkfs.xfs blkdiscard jq openssl
 need_receiver
 
 S=$(scratch)
@@ -20,6 +20,11 @@ dev1=$(attach_loop "$S/d1.img")
 mkfs.ext4 -q -E lazy_itable_init=0,lazy_journal_init=0 "$dev1"
 mount_at "$dev1" "$S/m1"
 on_exit "fsfreeze -u '$S/m1'"
+truncate -s 320M "$S/d3.img"
+dev3=$(attach_loop "$S/d3.img")
+mkfs.xfs -q "$dev3"
+mount_at "$dev3" "$S/m4"
+on_exit "fsfreeze -u '$S/m4'"
 # The agent's state directory lives on a filesystem the cutover freezes too (as /var/lib on / does).
 truncate -s 64M "$S/st.img"
 devst=$(attach_loop "$S/st.img")
@@ -42,6 +47,8 @@ disks:
     name: d1
   - device: $dev2
     name: d2
+  - device: $dev3
+    name: d3
 state_dir: $S/m3/state
 control_socket: $S/run/control
 freeze:
@@ -93,7 +100,7 @@ note "step 2"
 # 2. Tracked: with nothing written to d2 the pass reads nothing of it; a write and a discard are
 #    read back as exactly the chunks they touched.
 dsync "$S/p2.json"
-[[ $(read_of "$S/p2.json" d2) == 0 ]] || fail "an idle disk was read: $(read_of "$S/p2.json" d2) bytes (hash mode?)"
+[[ $(read_of "$S/p2.json" d2) == 0 ]] || { cat "$S/p2.json" >&2; fail "an idle disk was read: $(read_of "$S/p2.json" d2) bytes (hash mode?)"; }
 dd if=/dev/urandom of="$dev2" bs=64K count=2 seek=80 oflag=direct conv=notrunc status=none   # chunk 5
 blkdiscard -o $((20 << 20)) -l $((4 << 20)) "$dev2"                                          # chunks 20-23
 dsync "$S/p3.json"
@@ -107,7 +114,8 @@ cmp -n $((4 << 20)) -i $((20 << 20)) "$STORE/web01/d2.raw" /dev/zero >/dev/null 
 
 note "step 3"
 # 3. Cutover with a writer running: converge, freeze (a hook stops the writer first), final pass, thaw.
-setsid bash -c 'i=0; while :; do dd if=/dev/urandom of="$0/f$((i % 16))" bs=64K count=16 conv=fsync status=none; i=$((i + 1)); done' "$S/m1" &
+# One writer group on the ext4 and the xfs filesystem.
+setsid bash -c 'i=0; while :; do for m; do dd if=/dev/urandom of="$m/f$((i % 16))" bs=64K count=16 conv=fsync status=none; done; i=$((i + 1)); done' _ "$S/m1" "$S/m4" &
 WRITER=$!
 on_exit "kill -9 -- -$WRITER"
 cat >"$S/hooks/10-stop-writer" <<HOOK
@@ -122,7 +130,7 @@ sleep 2
 dsync "$S/p4.json"
 # The daemon holds the committed, frozen state while $S/pause exists (ext4 rewrites its superblock on
 # thaw, so the replica is compared with the source at the frozen instant).
-dsync "$S/cut.json" --cutover --mount "$S/m1" --mount "$S/m3" &
+dsync "$S/cut.json" --cutover --mount "$S/m1" --mount "$S/m3" --mount "$S/m4" &
 CUT=$!
 for ((i = 0; i < 600; i++)); do [[ -e $S/pause ]] && break; sleep 0.1; done
 [[ -e $S/pause ]] || { kill $CUT; cat "$S/daemon.log" >&2; fail "the cutover did not reach its frozen final state"; }
@@ -130,10 +138,12 @@ is_frozen "$S/m1" || fail "$S/m1 is not frozen during the final pass"
 kill -0 -- -$WRITER 2>/dev/null && { rm -f "$S/pause"; fail "the freeze hook did not stop the writer"; }
 equal d1 "$dev1"
 equal d2 "$dev2"
+equal d3 "$dev3"
+is_frozen "$S/m4" || fail "the xfs filesystem is not frozen during the final pass"
 is_frozen "$S/m3" || fail "the state directory's filesystem is not frozen during the final pass"
 rm -f "$S/pause"
 wait $CUT || fail "sync --cutover failed"
-jq -e '.disks | length == 2' "$S/cut.json" >/dev/null || fail "cutover printed no statistics"
+jq -e '.disks | length == 3' "$S/cut.json" >/dev/null || fail "cutover printed no statistics"
 "$MOBILITY_AGENT" status --config "$S/agent.yaml" --json >"$S/after-cut.json"
 jq -e '.freeze.reason != "timeout"' "$S/after-cut.json" >/dev/null ||
     fail "the final pass blocked on the frozen state directory until the watchdog thawed"
@@ -141,7 +151,7 @@ jq -e '.freeze.reason != "timeout"' "$S/after-cut.json" >/dev/null ||
 # A cutover whose watchdog fires before the frozen pass is done is a failure, never a success.
 (sleep 4; rm -f "$S/pause") &
 RELEASE=$!
-if "$MOBILITY_AGENT" sync --config "$S/agent.yaml" --cutover --timeout 2 --mount "$S/m1" --mount "$S/m3" \
+if "$MOBILITY_AGENT" sync --config "$S/agent.yaml" --cutover --timeout 2 --mount "$S/m1" --mount "$S/m3" --mount "$S/m4" \
     >/dev/null 2>"$S/cut-timeout.err"; then
     fail "a cutover that outlived its freeze timeout reported success"
 fi

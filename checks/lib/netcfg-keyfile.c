@@ -66,41 +66,23 @@ static void emit(struct netcfg *nc, const char *path, struct kf *k)
 		netcfg_set_mac(f, k->mac, k->mac_line, k->mac_text);
 }
 
+static void on_line(void *userdata, const char *sec, const char *key, const char *val, long line, const char *text)
+{
+	struct kf *k = userdata;
+
+	if (key) {
+		kv(k, sec, key, val, line, text);
+	} else if (streq(sec, "connection") && !k->conn_line) {
+		k->conn_line = line;
+		k->conn_text = xstrdup(text);
+	}
+}
+
 void netcfg_parse_keyfile(struct netcfg *nc, const char *path, char *buf, size_t len)
 {
 	struct kf k = { 0 };
-	_cleanup_free_ char *sec = NULL;
-	struct line_iter it;
-	char *line;
-	bool nul;
 
-	line_iter_init(&it, buf, len);
-	while ((line = line_iter_next(&it, &nul))) {
-		_cleanup_free_ char *text = xstrdup(line);
-		char *s = NULL, *key = NULL, *val = NULL;
-		int r;
-
-		if (nul) {
-			netcfg_add_bad(nc, path, it.lineno, "contains a NUL byte (binary garbage)", NULL);
-			continue;
-		}
-		r = netcfg_ini_line(line, &s, &key, &val);
-		if (r < 0 || (r == 2 && !sec)) {
-			netcfg_add_bad(nc, path, it.lineno, r < 0 ? "neither [group] nor key=value"
-							     : "key=value before any [group]", text);
-			continue;
-		}
-		if (r == 1) {
-			free(sec);
-			sec = xstrdup(s);
-			if (streq(sec, "connection") && !k.conn_line) {
-				k.conn_line = it.lineno;
-				k.conn_text = xstrdup(text);
-			}
-		} else if (r == 2) {
-			kv(&k, sec, key, val, it.lineno, text);
-		}
-	}
+	netcfg_ini_walk(nc, path, buf, len, "group", on_line, &k);
 	if (!k.conn_line)
 		netcfg_add_bad(nc, path, 0, "no [connection] group: NetworkManager ignores this profile", NULL);
 	else

@@ -81,41 +81,23 @@ static void emit(struct netcfg *nc, const char *path, struct nd *n, bool link)
 	}
 }
 
+static void on_line(void *userdata, const char *sec, const char *key, const char *val, long line, const char *text)
+{
+	struct nd *n = userdata;
+
+	if (key) {
+		kv(n, sec, key, val, line, text);
+	} else if (!n->first_text) {
+		n->first_line = line;
+		n->first_text = xstrdup(text);
+	}
+}
+
 void netcfg_parse_networkd(struct netcfg *nc, const char *path, char *buf, size_t len, bool link)
 {
 	struct nd n = { 0 };
-	_cleanup_free_ char *sec = NULL;
-	struct line_iter it;
-	char *line;
-	bool nul;
 
-	line_iter_init(&it, buf, len);
-	while ((line = line_iter_next(&it, &nul))) {
-		_cleanup_free_ char *text = xstrdup(line);
-		char *s = NULL, *key = NULL, *val = NULL;
-		int r;
-
-		if (nul) {
-			netcfg_add_bad(nc, path, it.lineno, "contains a NUL byte (binary garbage)", NULL);
-			continue;
-		}
-		r = netcfg_ini_line(line, &s, &key, &val);
-		if (r < 0 || (r == 2 && !sec)) {
-			netcfg_add_bad(nc, path, it.lineno, r < 0 ? "neither [Section] nor Key=value"
-							     : "Key=value before any [Section]", text);
-			continue;
-		}
-		if (r == 1) {
-			free(sec);
-			sec = xstrdup(s);
-			if (!n.first_text) {
-				n.first_line = it.lineno;
-				n.first_text = xstrdup(text);
-			}
-		} else if (r == 2) {
-			kv(&n, sec, key, val, it.lineno, text);
-		}
-	}
+	netcfg_ini_walk(nc, path, buf, len, "Section", on_line, &n);
 	emit(nc, path, &n, link);
 	free(n.names), free(n.mac), free(n.path_match), free(n.dhcp), free(n.link_name);
 	free(n.first_text), free(n.mac_text), free(n.dhcp_text), free(n.addr_text);

@@ -263,3 +263,38 @@ void netcfg_keep(char **slot, const char *val, long *lslot, char **tslot, long l
 		*tslot = text ? xstrdup(text) : NULL;
 	}
 }
+
+void netcfg_ini_walk(struct netcfg *nc, const char *path, char *buf, size_t len, const char *section_word,
+		     netcfg_ini_fn fn, void *userdata)
+{
+	_cleanup_free_ char *sec = NULL;
+	struct line_iter it;
+	char *line;
+	bool nul;
+
+	line_iter_init(&it, buf, len);
+	while ((line = line_iter_next(&it, &nul))) {
+		_cleanup_free_ char *text = xstrdup(line);
+		char *s = NULL, *key = NULL, *val = NULL;
+		int r;
+
+		if (nul) {
+			netcfg_add_bad(nc, path, it.lineno, "contains a NUL byte (binary garbage)", NULL);
+			continue;
+		}
+		r = netcfg_ini_line(line, &s, &key, &val);
+		if (r < 0 || (r == 2 && !sec)) {
+			_cleanup_free_ char *why = r < 0 ? xasprintf("neither [%s] nor key=value", section_word)
+							 : xasprintf("key=value before any [%s]", section_word);
+			netcfg_add_bad(nc, path, it.lineno, why, text);
+			continue;
+		}
+		if (r == 1) {
+			free(sec);
+			sec = xstrdup(s);
+			fn(userdata, sec, NULL, NULL, it.lineno, text);
+		} else if (r == 2) {
+			fn(userdata, sec, key, val, it.lineno, text);
+		}
+	}
+}

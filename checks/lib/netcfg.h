@@ -92,6 +92,15 @@ void netcfg_set_mac(struct netcfg_iface *ifc, const char *mac, long line, const 
 void netcfg_set_addr(struct netcfg_iface *ifc, long line, const char *text);
 /* INI line ("[Section]", "key=value", comment/blank): 1 section, 2 key, 0 nothing, -EBADMSG garbage. */
 int netcfg_ini_line(char *line, char **section, char **key, char **value);
+/*
+ * Walk an INI-style file (NetworkManager keyfiles, systemd .network/.link): FN is called for every
+ * "[section]" (key and val NULL) and every key=value inside one. Malformed lines and NUL bytes are
+ * reported as bad entries of PATH; SECTION_WORD names the file's sections in those messages.
+ */
+typedef void (*netcfg_ini_fn)(void *userdata, const char *section, const char *key, const char *val, long line,
+			      const char *text);
+void netcfg_ini_walk(struct netcfg *nc, const char *path, char *buf, size_t len, const char *section_word,
+		     netcfg_ini_fn fn, void *userdata);
 /* Replace *slot with a copy of val; with lslot, also remember where it was set (line, text). */
 void netcfg_keep(char **slot, const char *val, long *lslot, char **tslot, long line, const char *text);
 /* Files of DIRS (priority order) in name order, a name in a higher-priority dir shadowing the others,

@@ -91,6 +91,29 @@ char *line_iter_next(struct line_iter *it, bool *has_nul)
 	return start;
 }
 
+bool joined_line_add(struct joined_line *j, const char *line, long lineno)
+{
+	size_t l = strlen(line);
+	bool cont = l > 0 && line[l - 1] == '\\';
+
+	if (!j->text)
+		j->first = lineno;
+	if (cont)
+		l--;
+	j->text = xrealloc(j->text, j->len + l + 1);
+	memcpy(j->text + j->len, line, l);
+	j->len += l;
+	j->text[j->len] = '\0';
+	return !cont;
+}
+
+void joined_line_clear(struct joined_line *j)
+{
+	free(j->text);
+	j->text = NULL;
+	j->len = 0;
+}
+
 int write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;

@@ -32,6 +32,20 @@ void line_iter_init(struct line_iter *it, char *buf, size_t len);
  * a NUL byte (binary garbage: callers report it instead of silently parsing half a line). */
 char *line_iter_next(struct line_iter *it, bool *has_nul);
 
+/*
+ * Lines continued with a trailing backslash, joined into one logical line (udev rules, ifupdown's
+ * interfaces). add() appends LINE without its '\\' and returns true when LINE ended the logical line;
+ * first is the number of its first physical line.
+ */
+struct joined_line {
+	char *text;
+	size_t len;
+	long first;
+};
+bool joined_line_add(struct joined_line *j, const char *line, long lineno);
+static inline bool joined_line_pending(const struct joined_line *j) { return j->text != NULL; }
+void joined_line_clear(struct joined_line *j);
+
 int write_all(int fd, const void *data, size_t len);
 /*
  * The one atomic replacement every writer uses: a temp file beside dirfd/name (0600), FILL writes

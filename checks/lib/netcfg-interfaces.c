@@ -162,42 +162,27 @@ static void parse_buf(struct netcfg *nc, const struct sysroot *sr, const char *p
 		      int depth)
 {
 	struct ifp p = { .nc = nc, .sr = sr, .path = path, .depth = depth, .cur = -1 };
-	_cleanup_free_ char *acc = NULL;
-	size_t acclen = 0;
-	long first = 0;
+	struct joined_line j = { 0 };
 	struct line_iter it;
 	char *line;
 	bool nul;
 
 	line_iter_init(&it, buf, len);
 	while ((line = line_iter_next(&it, &nul))) {
-		size_t l = strlen(line);
-		bool cont;
-
 		if (nul) {
 			netcfg_add_bad(nc, path, it.lineno, "contains a NUL byte (binary garbage)", NULL);
 			continue;
 		}
-		if (!acc && line[strspn(line, " \t")] == '#')
+		if (!joined_line_pending(&j) && line[strspn(line, " \t")] == '#')
 			continue;
-		if (!acc)
-			first = it.lineno;
-		cont = l > 0 && line[l - 1] == '\\';
-		if (cont)
-			l--;
-		acc = xrealloc(acc, acclen + l + 2);
-		memcpy(acc + acclen, line, l);
-		acclen += l;
-		acc[acclen] = '\0';
-		if (cont)
+		if (!joined_line_add(&j, line, it.lineno))
 			continue;
-		logical_line(&p, acc, first);
-		free(acc);
-		acc = NULL;
-		acclen = 0;
+		logical_line(&p, j.text, j.first);
+		joined_line_clear(&j);
 	}
-	if (acc)
-		logical_line(&p, acc, first);
+	if (joined_line_pending(&j))
+		logical_line(&p, j.text, j.first);
+	joined_line_clear(&j);
 }
 
 void netcfg_parse_interfaces(struct netcfg *nc, const struct sysroot *sr, const char *path, char *buf, size_t len)

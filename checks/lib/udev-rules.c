@@ -184,47 +184,33 @@ static void add_rule(struct udev_rules *rs, const char *path, long first, long l
 
 void udev_rules_parse(struct udev_rules *rs, const char *path, char *buf, size_t len)
 {
-	_cleanup_free_ char *acc = NULL; /* the logical line being joined */
-	size_t acclen = 0;
-	long first = 0;
+	struct joined_line j = { 0 };
 	struct line_iter it;
 	char *line;
 	bool nul;
 
 	line_iter_init(&it, buf, len);
 	while ((line = line_iter_next(&it, &nul))) {
-		size_t l;
-		bool cont;
-
 		if (nul) {
 			add_bad(rs, path, it.lineno, "contains a NUL byte (binary garbage)", NULL);
 			continue;
 		}
-		if (!acc) {
+		if (!joined_line_pending(&j)) {
 			char *s = line + strspn(line, " \t");
 
 			if (*s == '#' || !*s)
 				continue;
-			first = it.lineno;
 			line = s;
 		}
-		l = strlen(line);
-		cont = l > 0 && line[l - 1] == '\\';
-		if (cont)
-			l--;
-		acc = xrealloc(acc, acclen + l + 2);
-		memcpy(acc + acclen, line, l);
-		acclen += l;
-		acc[acclen] = '\0';
-		if (cont)
+		if (!joined_line_add(&j, line, it.lineno))
 			continue;
-		add_rule(rs, path, first, it.lineno, acc);
-		free(acc);
-		acc = NULL;
-		acclen = 0;
+		add_rule(rs, path, j.first, it.lineno, j.text);
+		joined_line_clear(&j);
 	}
-	if (acc) /* udev ignores a trailing backslash at the end of the file; so do we, but keep the rule */
-		add_rule(rs, path, first, it.lineno, acc);
+	/* udev ignores a trailing backslash at the end of the file; so do we, but keep the rule. */
+	if (joined_line_pending(&j))
+		add_rule(rs, path, j.first, it.lineno, j.text);
+	joined_line_clear(&j);
 }
 
 static bool masked(const struct sysroot *sr, const char *path)

@@ -459,10 +459,14 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 	log_setup("mobility-agent", LOG_LVL_ERR);
 	/* Drained after the freeze flushed everything: the final pass sees every write. (disk_pass drains
 	 * again; this one makes the order explicit.) */
+	/* The final pass verifies every chunk against the manifest (it sends only what differs): the
+	 * cutover point must not depend on the tracker having seen every completion. */
 	pthread_mutex_lock(&d->state);
-	for (size_t i = 0; i < d->n; i++)
+	for (size_t i = 0; i < d->n; i++) {
 		if (d->disks[i].tr)
 			tracker_drain(d->disks[i].tr);
+		d->disks[i].verify_next = true;
+	}
 	pthread_mutex_unlock(&d->state);
 	r = pass_all(d, c, false, frozen_state, disks, err);
 	if (r == 0)

@@ -250,7 +250,7 @@ static int apply(struct rstore *s, struct rdisk *d)
 		return -errno;
 	if ((r = hook(s, "after-unlink-journal")) < 0)
 		return r;
-	return pass_remove(d);
+	return pass_remove(s, d);
 }
 
 static int pass_sync(const struct rpass *p)
@@ -349,7 +349,7 @@ int replay_locked(struct rstore *s, struct rdisk *d)
 		 * from the old state, which is gone; finish the cleanup instead */
 		if (unlinkat(d->dirfd, fn, 0) < 0 || fsync(d->dirfd) < 0)
 			return -errno;
-		return pass_remove(d);
+		return pass_remove(s, d);
 	}
 	return apply(s, d);
 }

@@ -20,6 +20,7 @@ struct rpass {
 	uint32_t chunk_size;
 	int dirfd, data_fd, staged_fd, zero_fd;
 	uint8_t *staged, *zero, *inflight; /* bitmaps of nchunks bits */
+	uint8_t *written;                  /* may hold an earlier upload of this pass: all set once loaded */
 	size_t bmlen;
 };
 
@@ -37,6 +38,8 @@ struct rdisk {
 struct rstore {
 	int dirfd;
 	struct rstore_options opt;
+	char boot_id[64];     /* this boot's id; empty: unknown, so every chunk is synced on its own */
+	struct reaper *reaper; /* removes finished passes' files (NULL: in place) */
 	pthread_mutex_t lock; /* the disk list */
 	struct rdisk *disks;
 };
@@ -63,9 +66,17 @@ void disk_file(char buf[DISK_FILE_MAX], const struct rdisk *d, const char *suffi
 int meta_write(const struct rdisk *d, const struct rmeta *m);
 int pass_load(struct rdisk *d, struct rpass **ret);
 void pass_free(struct rpass *p);
-int pass_remove(struct rdisk *d);
+int pass_remove(struct rstore *s, struct rdisk *d);
 int pread_all(int fd, void *buf, size_t len, uint64_t off);
 int pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+
+/* store-reap.c */
+int pass_dir_remove(int dirfd, const char *name);
+void pass_leftovers_remove(const struct rdisk *d);
+struct reaper *reaper_new(void);
+void reaper_add(struct reaper *rp, int dirfd, const char *name);
+void reaper_flush(struct reaper *rp);
+void reaper_free(struct reaper *rp);
 
 /* store-commit.c */
 int commit_locked(struct rstore *s, struct rdisk *d, struct rcommit_result *res);

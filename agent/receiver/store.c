@@ -1,10 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Disks and their open pass: loading state from the files of docs/protocol.md §8, opening, resuming and
- * aborting passes, staging chunks and zero declarations. Durability rule for a staged chunk: its data
- * and hash are fdatasync'ed before its bit is set; a bit that was set is cleared durably before its
- * data is overwritten. A bit on disk therefore always means "this chunk's data is complete", whatever
- * instant a crash hits.
+ * aborting passes, staging chunks and zero declarations.
+ *
+ * Durability of a staged chunk. A chunk is staged by writing its data and hash, then its bit; the
+ * commit makes all of them durable at once (one fsync per file instead of one per chunk, which was a
+ * third of an incremental pass). In between, a crash of the process loses nothing (the page cache
+ * keeps what was written), but a crash of the host can leave a bit on disk whose data is not: so each
+ * pass records the boot it was written in ("boot"), and a pass loaded in another boot has every staged
+ * chunk re-hashed against its stored hash; a chunk that fails is unstaged and the agent sends it again
+ * (protocol §5.4). A hash is proof of the content except for one case: an older upload of the same
+ * chunk in this pass, durable with its hash, under a newer bit. So a chunk whose region may already
+ * hold an upload ("written"; every chunk of a pass loaded from disk) keeps the strict rule: its bit is
+ * cleared durably first, and its data and hash are fdatasync'ed before the bit is set.
  */
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -154,6 +162,7 @@ void pass_free(struct rpass *p)
 	free(p->staged);
 	free(p->zero);
 	free(p->inflight);
+	free(p->written);
 	free(p);
 }
 static inline void pass_freep(struct rpass **p) { pass_free(*p); }
@@ -168,6 +177,7 @@ static struct rpass *pass_new(uint64_t id, uint64_t size, uint32_t cs)
 	p->staged = xcalloc(1, p->bmlen);
 	p->zero = xcalloc(1, p->bmlen);
 	p->inflight = xcalloc(1, p->bmlen);
+	p->written = xcalloc(1, p->bmlen);
 	p->dirfd = p->data_fd = p->staged_fd = p->zero_fd = -1;
 	return p;
 }
@@ -215,46 +225,90 @@ int pass_load(struct rdisk *d, struct rpass **ret)
 	if ((r = pread_all(p->staged_fd, p->staged, p->bmlen, 0)) < 0 ||
 	    (r = pread_all(p->zero_fd, p->zero, p->bmlen, 0)) < 0)
 		return r;
+	memset(p->written, 0xff, p->bmlen); /* what earlier processes wrote is not known */
 	*ret = TAKE_PTR(p);
 	return 0;
 }
 
-static int rm_pass_dir(int dirfd, const char *name)
+/* Records the boot whose unsynced writes the pass may hold (see the top of this file). */
+static int pass_boot_write(const struct rstore *s, const struct rpass *p)
 {
-	static const char *const files[] = { "info", "data", "staged", "zero", "hashes" };
-	_cleanup_close_ int dfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_free_ char *txt = xasprintf("%s\n", s->boot_id);
 
-	if (dfd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
-		if (unlinkat(dfd, files[i], 0) < 0 && errno != ENOENT)
-			return -errno;
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0)
-		return -errno;
-	return 0;
+	return write_file_atomic_at(p->dirfd, "boot", txt, strlen(txt), 0600);
 }
 
-/* Drops the open pass: renamed away first, so a crash halfway never leaves a pass that looks valid. */
-int pass_remove(struct rdisk *d)
+/* Loaded in another boot than the one that wrote it (or an unknown one): keeps only the staged chunks
+ * whose data still matches its hash (see the top of this file), then takes the pass into this boot. */
+static int pass_trust(const struct rstore *s, struct rdisk *d)
 {
-	char fn[DISK_FILE_MAX], dead[DISK_FILE_MAX];
+	struct rpass *p = d->pass;
+	_cleanup_free_ char *boot = NULL;
+	_cleanup_free_ uint8_t *buf = NULL;
+	uint64_t kept = 0, lost = 0;
+	int r;
+
+	{
+		_cleanup_close_ int fd = openat(p->dirfd, "boot", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+		if (fd >= 0 && read_fd_bounded(fd, 256, &boot, NULL) == 0 && s->boot_id[0] &&
+		    streq(strstrip(boot), s->boot_id))
+			return 0;
+	}
+	buf = xmalloc(p->chunk_size);
+	for (uint64_t i = 0; i < p->nchunks; i++) {
+		uint8_t want[32], got[32];
+		uint64_t len = chunk_len(p->size, p->chunk_size, i);
+
+		if (!bit_get(p->staged, i))
+			continue;
+		if ((r = pread_all(p->data_fd, buf, len, i * p->chunk_size)) < 0 ||
+		    (r = pread_all(p->data_fd, want, 32, pass_hash_off(p, i))) < 0 || (r = sha256_buf(buf, len, got)) < 0)
+			return r;
+		if (CRYPTO_memcmp(want, got, 32) == 0) {
+			kept++;
+			continue;
+		}
+		bit_clear(p->staged, i);
+		lost++;
+	}
+	if (lost) {
+		if ((r = pwrite_all(p->staged_fd, p->staged, p->bmlen, 0)) < 0)
+			return r;
+		if (fdatasync(p->staged_fd) < 0)
+			return -errno;
+	}
+	if (kept || lost)
+		log_warn("%s/%s: pass %llu was staged before the host restarted: %llu chunks verified, %llu lost "
+			 "(the agent sends them again)", d->agent, d->name, (unsigned long long)p->id,
+			 (unsigned long long)kept, (unsigned long long)lost);
+	return pass_boot_write(s, p);
+}
+
+/* Drops the open pass: renamed away first, so a crash halfway never leaves a pass that looks valid;
+ * its files are deleted later by the reaper (store-reap.c). */
+int pass_remove(struct rstore *s, struct rdisk *d)
+{
+	char fn[DISK_FILE_MAX], dead[DISK_FILE_MAX + 8];
+	unsigned long long id = d->pass ? (unsigned long long)d->pass->id : 0;
 	int r;
 
 	pass_free(d->pass);
 	d->pass = NULL;
 	disk_file(fn, d, ".pass");
-	disk_file(dead, d, ".pass-dead");
-	if ((r = rm_pass_dir(d->dirfd, dead)) < 0)
+	snprintf(dead, sizeof(dead), "%s.pass-dead-%llu", d->name, id);
+	if ((r = pass_dir_remove(d->dirfd, dead)) < 0)
 		return r;
 	if (renameat(d->dirfd, fn, d->dirfd, dead) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (fsync(d->dirfd) < 0)
 		return -errno;
-	return rm_pass_dir(d->dirfd, dead);
+	reaper_add(s->reaper, d->dirfd, dead);
+	return 0;
 }
 
 /* Creates NAME.pass/ atomically: built as NAME.pass-new, then renamed. */
-static int pass_create_files(struct rdisk *d, struct rpass *p)
+static int pass_create_files(const struct rstore *s, struct rdisk *d, struct rpass *p)
 {
 	char fn[DISK_FILE_MAX], tmp[DISK_FILE_MAX];
 	_cleanup_free_ char *info = xasprintf("{\"pass\": %llu, \"size\": %llu, \"chunk_size\": %u}\n",
@@ -264,7 +318,7 @@ static int pass_create_files(struct rdisk *d, struct rpass *p)
 
 	disk_file(fn, d, ".pass");
 	disk_file(tmp, d, ".pass-new");
-	if ((r = rm_pass_dir(d->dirfd, tmp)) < 0)
+	if ((r = pass_dir_remove(d->dirfd, tmp)) < 0)
 		return r;
 	if (mkdirat(d->dirfd, tmp, 0700) < 0)
 		return -errno;
@@ -272,7 +326,8 @@ static int pass_create_files(struct rdisk *d, struct rpass *p)
 	if (p->dirfd < 0)
 		return -errno;
 	if ((r = pass_open_files(p, O_CREAT | O_EXCL)) < 0 ||
-	    (r = write_file_atomic_at(p->dirfd, "info", info, strlen(info), 0600)) < 0)
+	    (r = write_file_atomic_at(p->dirfd, "info", info, strlen(info), 0600)) < 0 ||
+	    (r = pass_boot_write(s, p)) < 0)
 		return r;
 	if (ftruncate(p->data_fd, (off_t)pass_hash_off(p, p->nchunks)) < 0 ||
 	    ftruncate(p->staged_fd, (off_t)p->bmlen) < 0 || ftruncate(p->zero_fd, (off_t)p->bmlen) < 0 ||
@@ -295,16 +350,6 @@ static void disk_free(struct rdisk *d)
 	free(d->agent);
 	free(d->name);
 	free(d);
-}
-
-static void leftovers_remove(struct rdisk *d)
-{
-	char fn[DISK_FILE_MAX];
-
-	disk_file(fn, d, ".pass-new");
-	(void)rm_pass_dir(d->dirfd, fn);
-	disk_file(fn, d, ".pass-dead");
-	(void)rm_pass_dir(d->dirfd, fn);
 }
 
 static inline void disk_freep(struct rdisk **d) { if (*d) disk_free(*d); }
@@ -332,11 +377,15 @@ static int disk_load(struct rstore *s, const char *agent, const char *name, bool
 		log_err("%s/%s: cannot load the replica's state: %s", agent, name, errstr(r));
 		return r;
 	}
-	leftovers_remove(d);
+	pass_leftovers_remove(d);
 	if (d->pass && d->pass->id <= d->meta.committed_pass) {
 		/* crashed after the journal was deleted, before the staged pass was */
-		if ((r = pass_remove(d)) < 0)
+		if ((r = pass_remove(s, d)) < 0)
 			return r;
+	}
+	if (d->pass && (r = pass_trust(s, d)) < 0) {
+		log_err("%s/%s: cannot verify the open pass: %s", agent, name, errstr(r));
+		return r;
 	}
 	if (!create && d->meta.last_pass == 0 && !d->pass)
 		return -ENOENT;
@@ -451,6 +500,19 @@ static void replay_all(struct rstore *s)
 	}
 }
 
+static void boot_id_read(struct rstore *s)
+{
+	_cleanup_free_ char *buf = NULL;
+	const char *id = s->opt.boot_id;
+
+	if (!id && read_file_bounded("/proc/sys/kernel/random/boot_id", 256, &buf, NULL) == 0)
+		id = strstrip(buf);
+	if (id && strlen(id) < sizeof(s->boot_id))
+		snprintf(s->boot_id, sizeof(s->boot_id), "%s", id);
+	else
+		log_warn("the boot id is unknown: every staged chunk is synced on its own (slower)");
+}
+
 int rstore_open(const char *dir, const struct rstore_options *opt, struct rstore **ret)
 {
 	struct rstore *s;
@@ -466,6 +528,8 @@ int rstore_open(const char *dir, const struct rstore_options *opt, struct rstore
 	}
 	if (opt)
 		s->opt = *opt;
+	boot_id_read(s);
+	s->reaper = reaper_new();
 	pthread_mutex_init(&s->lock, NULL);
 	replay_all(s);
 	*ret = s;
@@ -476,6 +540,7 @@ void rstore_free(struct rstore *s)
 {
 	if (!s)
 		return;
+	reaper_free(s->reaper);
 	while (s->disks) {
 		struct rdisk *d = s->disks;
 		s->disks = d->next;
@@ -564,7 +629,7 @@ int rstore_pass_create(struct rstore *s, const char *agent, const char *disk, ui
 	if (h.d->pass) {
 		log_info("%s/%s: pass %llu discarded: a pass of another geometry is opened", agent, disk,
 			 (unsigned long long)h.d->pass->id);
-		if ((r = pass_remove(h.d)) < 0)
+		if ((r = pass_remove(s, h.d)) < 0)
 			return r;
 	}
 	m = h.d->meta;
@@ -574,7 +639,7 @@ int rstore_pass_create(struct rstore *s, const char *agent, const char *disk, ui
 		return r;
 	h.d->meta = m;
 	p = pass_new(m.last_pass, size, chunk_size);
-	if ((r = pass_create_files(h.d, p)) < 0)
+	if ((r = pass_create_files(s, h.d, p)) < 0)
 		return r;
 	h.d->pass = TAKE_PTR(p);
 	*pass = m.last_pass;
@@ -610,8 +675,9 @@ static int bitmap_byte_write(struct rpass *p, uint64_t i)
 	return r < 0 ? r : pwrite_all(p->zero_fd, &p->zero[i / 8], 1, i / 8);
 }
 
-/* Claims chunk i for an upload; clears its staged/zero bits durably first if they were set. */
-static int chunk_claim(struct rdisk *d, struct rpass *p, uint64_t i)
+/* Claims chunk i for an upload; clears its staged/zero bits durably first if they were set. *rewrite:
+ * its region may hold an earlier upload, so the new one must be durable before its bit is set. */
+static int chunk_claim(struct rdisk *d, struct rpass *p, uint64_t i, bool *rewrite)
 {
 	bool was = false;
 	int r = 0;
@@ -622,6 +688,7 @@ static int chunk_claim(struct rdisk *d, struct rpass *p, uint64_t i)
 		return -EBUSY;
 	}
 	bit_set(p->inflight, i);
+	*rewrite = bit_get(p->written, i) || bit_get(p->staged, i);
 	if (bit_get(p->staged, i) || bit_get(p->zero, i)) {
 		was = true;
 		bit_clear(p->staged, i);
@@ -656,6 +723,7 @@ int rstore_put_chunk(struct rstore *s, const char *agent, const char *disk, uint
 	_cleanup_held_ struct held h = { NULL };
 	uint8_t got[32];
 	struct rpass *p;
+	bool rewrite;
 	int r;
 
 	if ((r = disk_lock(s, agent, disk, false, false, &h)) < 0 || (r = open_pass_get(h.d, pass, &p)) < 0)
@@ -668,20 +736,24 @@ int rstore_put_chunk(struct rstore *s, const char *agent, const char *disk, uint
 		return r;
 	if (CRYPTO_memcmp(got, sha256, 32) != 0) {
 		/* an older copy of the chunk must not stand in for the one that failed */
-		r = chunk_claim(h.d, p, index);
+		r = chunk_claim(h.d, p, index, &rewrite);
 		if (r != -EBUSY)
 			chunk_done(h.d, p, index, false);
 		return r == 0 || r == -EBUSY ? -EBADMSG : r;
 	}
-	if ((r = chunk_claim(h.d, p, index)) < 0) {
+	if ((r = chunk_claim(h.d, p, index, &rewrite)) < 0) {
 		if (r != -EBUSY)
 			chunk_done(h.d, p, index, false);
 		return r;
 	}
+	pthread_mutex_lock(&h.d->bm_lock);
+	bit_set(p->written, index);
+	pthread_mutex_unlock(&h.d->bm_lock);
 	r = pwrite_all(p->data_fd, data, len, index * p->chunk_size);
 	if (r == 0)
 		r = pwrite_all(p->data_fd, got, 32, pass_hash_off(p, index));
-	if (r == 0 && fdatasync(p->data_fd) < 0)
+	/* else made durable by the commit (see the top of this file) */
+	if (r == 0 && (rewrite || !s->boot_id[0]) && fdatasync(p->data_fd) < 0)
 		r = -errno;
 	if (r < 0) {
 		chunk_done(h.d, p, index, false);
@@ -766,7 +838,7 @@ int rstore_abort(struct rstore *s, const char *agent, const char *disk, uint64_t
 	if (!h.d->pass || h.d->pass->id != pass)
 		return 0;
 	log_info("%s/%s: pass %llu aborted", agent, disk, (unsigned long long)pass);
-	return pass_remove(h.d);
+	return pass_remove(s, h.d);
 }
 
 int rstore_hashes(struct rstore *s, const char *agent, const char *disk, uint64_t first, uint64_t count,

@@ -37,6 +37,7 @@ typedef int (*rstore_hook_fn)(void *userdata, const char *point);
 
 struct rstore_options {
 	bool vhd;              /* also keep NAME.vhd (fixed VHD) beside NAME.raw */
+	const char *boot_id;   /* tests only: stands for /proc/sys/kernel/random/boot_id */
 	rstore_hook_fn hook;   /* tests only */
 	void *hook_userdata;
 };

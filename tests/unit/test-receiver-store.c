@@ -5,6 +5,7 @@
  * without any cleanup and reopened, which replays the journal): the replica is always exactly the
  * previous or the new pass, and the new one whenever the journal was written.
  */
+#include <dirent.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -26,6 +27,7 @@ struct fixture {
 	char dir[64];
 	struct rstore *s;
 	const char *crash_at;
+	const char *boot_id; /* NULL: this machine's */
 };
 
 static int crash_hook(void *userdata, const char *point)
@@ -37,7 +39,7 @@ static int crash_hook(void *userdata, const char *point)
 
 static void reopen(struct fixture *f, bool vhd)
 {
-	struct rstore_options o = { .vhd = vhd, .hook = crash_hook, .hook_userdata = f };
+	struct rstore_options o = { .vhd = vhd, .hook = crash_hook, .hook_userdata = f, .boot_id = f->boot_id };
 
 	rstore_free(f->s);
 	f->s = NULL;
@@ -238,6 +240,109 @@ static void test_abort_resume(void **state)
 	assert_false(resumed);
 	assert_int_equal(pass, p2 + 1);
 	assert_int_equal(rstore_pass_create(f->s, "a1", "sda", size, 2 * CS, &pass, &resumed), -EXDEV);
+}
+
+static void corrupt(struct fixture *f, uint64_t off, size_t len)
+{
+	_cleanup_free_ char *path = xasprintf("%s/a1/sda.pass/data", f->dir);
+	_cleanup_free_ uint8_t *junk = xcalloc(1, len);
+	_cleanup_close_ int fd = open(path, O_WRONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, junk, len, (off_t)off), (ssize_t)len);
+}
+
+/* Staged chunks are synced by the commit only: a host crash (another boot id) can lose any of them,
+ * so a pass loaded in another boot keeps only the chunks whose data still matches its hash. */
+static void test_host_crash_unstages_lost_chunks(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t size = 6 * CS, n = 6, pass, p2;
+	_cleanup_free_ uint8_t *a = image(size, 1, 0), *b = image(size, 7, 0);
+	_cleanup_free_ uint8_t *bm = NULL;
+	struct rcommit_result res;
+	size_t len;
+	bool resumed;
+
+	f->boot_id = "boot-one";
+	reopen(f, false);
+	assert_int_equal(rstore_commit(f->s, "a1", "sda", full_pass(f, a, size), &res), 0);
+	assert_int_equal(rstore_pass_create(f->s, "a1", "sda", size, CS, &pass, &resumed), 0);
+	for (uint64_t i = 0; i < 5; i++)
+		put(f, pass, b, size, i);
+	/* what the host crash lost: chunk 1's data, chunk 3's hash */
+	corrupt(f, 1 * CS + 100, 50);
+	corrupt(f, n * CS + 3 * 32, 32);
+	/* the process restarts in the same boot: its page cache is what the disk will hold, trusted */
+	reopen(f, false);
+	assert_int_equal(rstore_pass_staged(f->s, "a1", "sda", pass, &bm, &len), 0);
+	assert_int_equal(bm[0], 0x1f);
+	free(TAKE_PTR(bm));
+	/* another boot: verified */
+	f->boot_id = "boot-two";
+	reopen(f, false);
+	assert_int_equal(rstore_pass_create(f->s, "a1", "sda", size, CS, &p2, &resumed), 0);
+	assert_true(resumed);
+	assert_int_equal(rstore_pass_staged(f->s, "a1", "sda", pass, &bm, &len), 0);
+	assert_int_equal(bm[0], 0x15);
+	free(TAKE_PTR(bm));
+	/* verified once per boot: the pass now belongs to this one */
+	reopen(f, false);
+	assert_int_equal(rstore_pass_staged(f->s, "a1", "sda", pass, &bm, &len), 0);
+	assert_int_equal(bm[0], 0x15);
+	/* the agent resends what is missing (rewrites of a loaded pass are synced one by one) */
+	put(f, pass, b, size, 1);
+	put(f, pass, b, size, 3);
+	put(f, pass, b, size, 5);
+	assert_int_equal(rstore_commit(f->s, "a1", "sda", pass, &res), 0);
+	assert_int_equal(res.chunks_applied, 6);
+	assert_replica(f, b, size);
+}
+
+static size_t dead_passes(const struct fixture *f)
+{
+	_cleanup_free_ char *path = xasprintf("%s/a1", f->dir);
+	_cleanup_closedir_ DIR *d = opendir(path);
+	struct dirent *de;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)))
+		n += strstr(de->d_name, ".pass-dead") != NULL;
+	return n;
+}
+
+/* A finished pass's files go in the background; leftovers (a crash) go when the disk is loaded. */
+static void test_finished_passes_removed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t size = 3 * CS;
+	_cleanup_free_ uint8_t *a = image(size, 1, 0);
+	_cleanup_free_ char *other = xasprintf("%s/a1/sda.pass-dead-9.raw", f->dir);
+	struct rcommit_result res;
+
+	assert_int_equal(rstore_commit(f->s, "a1", "sda", full_pass(f, a, size), &res), 0);
+	reaper_flush(f->s->reaper);
+	assert_int_equal(dead_passes(f), 0);
+	for (unsigned k = 0; k < 2; k++) {
+		_cleanup_free_ char *dir = xasprintf("%s/a1/sda.pass-dead%s", f->dir, k ? "-12" : "");
+		_cleanup_free_ char *data = xasprintf("%s/data", dir);
+		_cleanup_close_ int fd = -1;
+
+		assert_int_equal(mkdir(dir, 0700), 0);
+		fd = open(data, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+	}
+	/* a disk named "sda.pass-dead-9" is another disk: its files are not leftovers of sda */
+	{
+		_cleanup_close_ int fd = open(other, O_WRONLY | O_CREAT, 0600);
+		assert_true(fd >= 0);
+	}
+	assert_int_equal(dead_passes(f), 3);
+	reopen(f, false);
+	assert_replica(f, a, size);
+	assert_int_equal(dead_passes(f), 1);
+	assert_int_equal(access(other, F_OK), 0);
 }
 
 static void test_bad_chunks(void **state)
@@ -469,6 +574,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stage_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_host_crash_unstages_lost_chunks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_finished_passes_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_resize, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_before_journal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_after_journal, setup, teardown),

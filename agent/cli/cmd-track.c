@@ -224,6 +224,12 @@ int cmd_track(int argc, char **argv)
 	if (!disk)
 		usage_error(PROG, "--disk is required");
 
+	{
+		/* tests: a tracker that loses samples the way the kernel's perf path can (silently) */
+		const char *lose = getenv("MOBILITY_TRACKER_TEST_LOSE_NTH");
+
+		opts.test_lose_nth = lose ? (unsigned)strtoul(lose, NULL, 10) : 0;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);

@@ -32,6 +32,7 @@ struct ddisk {
 	uint8_t *pending;      /* chunks taken from the tracker whose pass has not committed yet */
 	uint64_t nchunks;
 	bool verify_next;      /* a verify pass was due and did not commit */
+	bool last_verified;    /* the last committed pass read every chunk (not only the dirty ones) */
 	unsigned last_gaps;
 	uint64_t last_pass;
 	struct sync_stats last;
@@ -208,6 +209,10 @@ static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool f
 		take_dirty(k);
 		which = &dirty;
 	} else if (k->tr) {
+		char names[128];
+
+		log_info("%s: this pass reads every chunk (%s)", k->cfg->name,
+			 full ? "--full" : k->last_gaps ? tracker_gap_names(k->last_gaps, names, sizeof(names)) : "verify due");
 		take_dirty(k); /* a verify pass reads everything anyway: start the next set from now */
 	}
 	pthread_mutex_unlock(&d->state);
@@ -224,6 +229,8 @@ static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool f
 	disk_close(&disk);
 	pthread_mutex_lock(&d->state);
 	r = pass_done(d, k, r, st);
+	if (r == 0)
+		k->last_verified = st->read_all;
 	pthread_mutex_unlock(&d->state);
 	return r;
 }
@@ -457,16 +464,15 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 	/* While frozen, say only what must be said: stderr may end in a journal on a frozen /var. */
 	enum log_level saved = log_get_level();
 	log_setup("mobility-agent", LOG_LVL_ERR);
-	/* Drained after the freeze flushed everything: the final pass sees every write. (disk_pass drains
-	 * again; this one makes the order explicit.) */
-	/* The final pass verifies every chunk against the manifest (it sends only what differs): the
-	 * cutover point must not depend on the tracker having seen every completion. */
+	/* Drained after the freeze flushed everything: the final pass sees every write, or the drain
+	 * finds that one was not seen (the perf backend's sector count, agent/tracker/tracker.c) and the
+	 * final pass verifies that disk. (disk_pass drains again; this one makes the order explicit.)
+	 * The final pass reads only the dirty chunks otherwise: the VM stays frozen for the changed data,
+	 * not for the size of its disks. */
 	pthread_mutex_lock(&d->state);
-	for (size_t i = 0; i < d->n; i++) {
+	for (size_t i = 0; i < d->n; i++)
 		if (d->disks[i].tr)
 			tracker_drain(d->disks[i].tr);
-		d->disks[i].verify_next = true;
-	}
 	pthread_mutex_unlock(&d->state);
 	r = pass_all(d, c, false, frozen_state, disks, err);
 	if (r == 0)
@@ -545,6 +551,8 @@ static cJSON *disk_status(struct ddisk *k)
 		json_add_str(o, "tracker_error", k->tracker_error);
 	}
 	cJSON_AddBoolToObject(o, "verify_pending", k->verify_next);
+	if (k->last_time)
+		cJSON_AddBoolToObject(o, "last_pass_verified", k->last_verified);
 	cJSON_AddNumberToObject(o, "last_committed_pass", (double)k->last_pass);
 	if (k->last_time) {
 		char when[32];

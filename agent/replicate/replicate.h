@@ -53,6 +53,7 @@ struct sync_stats {
 	uint64_t chunks_skipped;     /* unchanged, or already staged in a resumed pass */
 	uint64_t committed_pass;
 	uint32_t chunk_size;         /* the disk's chunk size at the appliance (a bitmap's granularity) */
+	bool read_all;               /* every chunk was read (no bitmap, or it could not be used) */
 	double seconds;
 };
 

@@ -481,6 +481,7 @@ int sync_pass(struct client *c, const struct disk *d, const char *name, const st
 		which = &all;
 	}
 	st->chunk_size = p.chunk_size;
+	st->read_all = which->kind == CHUNKS_ALL;
 	p.next = manifest_new(d->size, p.chunk_size, d->identity, p.target);
 	if (p.base)
 		memcpy(p.next->hashes, p.base, (p.base_n < p.nchunks ? p.base_n : p.nchunks) * CHUNK_HASH_LEN);

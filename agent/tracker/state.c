@@ -95,6 +95,8 @@ int trk_facts_disk(const char *name, struct trk_facts *f)
 		return 0;
 	f->write_ios = v[4] + v[5];                          /* writes completed + merged */
 	f->discard_ios = n >= 13 ? v[11] + v[12] : 0;        /* discards (Linux 4.18+) */
+	f->write_sectors = v[6];
+	f->discard_sectors = n >= 14 ? v[13] : 0;
 	f->stats_valid = true;
 	return 0;
 }

@@ -25,6 +25,7 @@ struct trk_facts {
 	uint64_t diskseq;        /* 0 when the kernel has none */
 	bool stats_valid;        /* /sys/block/<disk>/stat readable and I/O accounting on */
 	uint64_t write_ios, discard_ios;
+	uint64_t write_sectors, discard_sectors; /* not saved: the perf backend's completeness check */
 };
 
 /* boot_id and kernel release of the running system. */

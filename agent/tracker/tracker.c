@@ -44,6 +44,13 @@ struct tracker {
 	uint64_t last_dropped;     /* under io_lock */
 	uint64_t marked;           /* under io_lock */
 	time_t cpu_check;          /* under io_lock: when offline CPUs were last looked for */
+	/*
+	 * perf: the kernel's own count of written and discarded sectors (/sys/block/<disk>/stat) against
+	 * the sectors our samples marked, under io_lock. See check_sectors().
+	 */
+	bool sector_check;
+	uint64_t traced_sectors, kernel_base;
+	uint64_t test_seen;        /* under io_lock: changes seen, for opts.test_lose_nth */
 };
 
 static void set_err(char **err, const char *fmt, ...) _printf_(2, 3);
@@ -160,12 +167,15 @@ static void on_event(uint64_t sector, uint32_t bytes, enum trk_effect effect, vo
 	case TRK_DIRTY:
 		break;
 	}
+	if (t->opts.test_lose_nth && ++t->test_seen % t->opts.test_lose_nth == 0)
+		return;
 	t->marked++;
 	if (sector > UINT64_MAX / 512 || sector * 512 >= t->disk_bytes) {
 		/* Beyond the disk: the record is wrong, so what it should have said is unknown. */
 		add_gap(t, TRACKER_GAP_CORRUPT);
 		return;
 	}
+	t->traced_sectors += bytes / 512;
 	start = sector * 512;
 	end = start + bytes; /* bytes < 4 GiB: cannot overflow after the check above */
 	bitmap_mark(&t->bm, start / t->chunk_size, (end - 1) / t->chunk_size - start / t->chunk_size + 1);
@@ -204,12 +214,47 @@ static void check_cpus(struct tracker *t)
 		add_gap(t, TRACKER_GAP_DROPPED); /* its completions before the open were not seen */
 }
 
+/* Written + discarded sectors as the block layer accounts them; false when it does not (iostats 0). */
+static bool kernel_sectors(struct tracker *t, uint64_t *sectors)
+{
+	struct trk_facts f = { 0 };
+
+	if (trk_facts_disk(t->name, &f) < 0 || !f.stats_valid)
+		return false;
+	*sectors = f.write_sectors + f.discard_sectors;
+	return true;
+}
+
+/*
+ * The perf tracepoint path can lose a sample without a trace: neither PERF_RECORD_LOST nor
+ * PERF_FORMAT_LOST counts it (seen on Linux 6.18: a completion ftrace recorded, run in softirq on top
+ * of an unrelated task, never reached our ring, the ring never full). The block layer accounts
+ * every request's sectors in /sys/block/<disk>/stat right after it fires block_rq_complete
+ * (blk_update_request, blk_complete_request), so once the rings are read after the counters, the
+ * sectors we marked can only be >= what the kernel counted since we started. Fewer: a completion
+ * we never saw. kernel is read before the rings; io_lock held.
+ */
+static void check_sectors(struct tracker *t, uint64_t kernel)
+{
+	if (kernel < t->kernel_base || kernel - t->kernel_base <= t->traced_sectors)
+		return;
+	add_gap(t, TRACKER_GAP_DROPPED);
+	t->kernel_base = kernel - t->traced_sectors; /* declared: compare from here on */
+}
+
 /* Read every relay file until it has nothing more; io_lock held. */
 static void read_all(struct tracker *t)
 {
+	uint64_t kernel = 0;
+	bool counted = false;
+
 	check_cpus(t);
-	if (t->backend == TRACKER_BACKEND_PERF)
+	if (t->backend == TRACKER_BACKEND_PERF) {
+		counted = t->sector_check && kernel_sectors(t, &kernel);
 		trk_perf_read(&t->pf, on_event, t);
+		if (counted)
+			check_sectors(t, kernel);
+	}
 	for (unsigned c = 0; t->backend == TRACKER_BACKEND_BLKTRACE && c < t->tr.ncpus; c++) {
 		int fd = t->tr.cpu_fd[c];
 
@@ -424,6 +469,9 @@ int tracker_start(const char *disk, uint64_t chunk_size, const char *state_dir,
 		gaps = TRACKER_GAP_NO_MARKER;
 	}
 	add_gap(t, gaps);
+	/* After the events are enabled: what completes from here on is both traced and counted. */
+	if (t->backend == TRACKER_BACKEND_PERF)
+		t->sector_check = kernel_sectors(t, &t->kernel_base);
 	t->nparsers = t->backend == TRACKER_BACKEND_BLKTRACE ? t->tr.ncpus : 0;
 	t->parsers = xcalloc(t->nparsers, sizeof(*t->parsers));
 	for (unsigned c = 0; c < t->nparsers; c++) {

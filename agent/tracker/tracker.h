@@ -57,6 +57,7 @@ struct tracker_opts {
 	uint32_t buf_nr;        /* blktrace: sub-buffers per CPU, 0: 4 */
 	int poll_ms;            /* reader wake-up interval; 0: 100 */
 	bool reclaim_stale;     /* tear down a trace our own killed predecessor left (owner file) */
+	unsigned test_lose_nth; /* tests: ignore every Nth change, as the kernel's perf path may lose one */
 };
 
 struct tracker;

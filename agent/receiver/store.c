@@ -464,6 +464,8 @@ static int open_pass_get(struct rdisk *d, uint64_t pass, struct rpass **ret)
 
 /* ---- store ---- */
 
+/* Before serving: journals are replayed, and open passes loaded (one staged before a host crash is
+ * verified now rather than while a request holds the store's lock). */
 static void replay_all(struct rstore *s)
 {
 	_cleanup_closedir_ DIR *top = NULL;
@@ -488,13 +490,16 @@ static void replay_all(struct rstore *s)
 			continue;
 		}
 		while ((je = readdir(ad))) {
+			const char *suffix = endswith(je->d_name, ".journal") ? ".journal" :
+					     endswith(je->d_name, ".pass") ? ".pass" : NULL;
 			_cleanup_free_ char *disk = NULL;
 			struct rdisk *d;
 
-			if (!endswith(je->d_name, ".journal"))
+			if (!suffix)
 				continue;
-			disk = xstrndup(je->d_name, strlen(je->d_name) - strlen(".journal"));
-			if (rstore_name_valid(disk) && disk_get(s, de->d_name, disk, false, &d) == 0)
+			disk = xstrndup(je->d_name, strlen(je->d_name) - strlen(suffix));
+			if (rstore_name_valid(disk) && disk_get(s, de->d_name, disk, false, &d) == 0 &&
+			    streq(suffix, ".journal"))
 				log_info("%s/%s: pending commit replayed", de->d_name, disk);
 		}
 	}

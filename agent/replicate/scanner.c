@@ -47,8 +47,12 @@ struct scanner {
 	EVP_MD *md;
 	uint8_t zero_hash[CHUNK_HASH_LEN], zero_hash_last[CHUNK_HASH_LEN];
 
+	/* One condition per kind of waiter: a change wakes only who can use it (a shared condition
+	 * woke all five threads for each chunk of a sparse pass). */
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t slot_free;  /* readers: a slot was released */
+	pthread_cond_t slot_read;  /* hashers: a read finished */
+	pthread_cond_t slot_ready; /* the consumer: a read is hashed */
 	struct slot *slots;
 	unsigned nslots, per_slot;
 	unsigned pos;       /* the consumer's chunk within its slot */
@@ -246,6 +250,14 @@ static int read_slot(struct scanner *s, struct slot *sl, uint64_t *bytes)
 	}
 }
 
+/* Lock held: the end of the scan (or a stop) concerns every thread. */
+static void wake_all(struct scanner *s)
+{
+	pthread_cond_broadcast(&s->slot_free);
+	pthread_cond_broadcast(&s->slot_read);
+	pthread_cond_broadcast(&s->slot_ready);
+}
+
 /* Called with the lock held: fill a slot with up to per_slot consecutive selected chunks. */
 static bool claim_slot(struct scanner *s, struct slot *sl)
 {
@@ -277,13 +289,13 @@ static void *reader_main(void *arg)
 		int r;
 
 		while (!s->stop && s->total == UINT64_MAX && s->claimed >= s->released + s->nslots)
-			pthread_cond_wait(&s->cond, &s->lock);
+			pthread_cond_wait(&s->slot_free, &s->lock);
 		if (s->stop || s->total != UINT64_MAX)
 			break;
 		sl = &s->slots[s->claimed % s->nslots];
 		if (!claim_slot(s, sl)) {
 			s->total = s->claimed;
-			pthread_cond_broadcast(&s->cond);
+			wake_all(s);
 			break;
 		}
 		s->claimed++;
@@ -295,7 +307,7 @@ static void *reader_main(void *arg)
 		if (r == 0)
 			s->bytes_read += bytes;
 		sl->state = SLOT_READ;
-		pthread_cond_broadcast(&s->cond);
+		pthread_cond_broadcast(&s->slot_read); /* the hasher whose turn it is */
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
@@ -327,7 +339,7 @@ static void *hasher_main(void *arg)
 		sl = &s->slots[seq % s->nslots];
 		while (!s->stop && !(seq < s->claimed && sl->state == SLOT_READ) &&
 		       !(s->total != UINT64_MAX && seq >= s->total))
-			pthread_cond_wait(&s->cond, &s->lock);
+			pthread_cond_wait(&s->slot_read, &s->lock);
 		if (s->stop || (s->total != UINT64_MAX && seq >= s->total)) {
 			pthread_mutex_unlock(&s->lock);
 			return NULL;
@@ -337,7 +349,7 @@ static void *hasher_main(void *arg)
 			hash_chunk(s, &sl->c[k]);
 		pthread_mutex_lock(&s->lock);
 		sl->state = SLOT_READY;
-		pthread_cond_broadcast(&s->cond);
+		pthread_cond_signal(&s->slot_ready);
 		pthread_mutex_unlock(&s->lock);
 	}
 }
@@ -380,7 +392,9 @@ int scanner_new(const struct disk *d, uint32_t chunk_size, const struct chunk_fi
 	chunk_zero_hash(chunk_size, s->zero_hash);
 	chunk_zero_hash(s->nchunks ? chunk_len(d->size, chunk_size, s->nchunks - 1) : 0, s->zero_hash_last);
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	pthread_cond_init(&s->slot_free, NULL);
+	pthread_cond_init(&s->slot_read, NULL);
+	pthread_cond_init(&s->slot_ready, NULL);
 	s->nslots = depth;
 	s->per_slot = per_slot;
 	s->slots = xcalloc(depth, sizeof(*s->slots));
@@ -423,12 +437,12 @@ int scanner_next(struct scanner *s, struct scan_chunk **c)
 		sl->state = SLOT_FREE;
 		s->released++;
 		s->holding = false;
-		pthread_cond_broadcast(&s->cond);
+		pthread_cond_signal(&s->slot_free);
 	}
 	sl = &s->slots[s->consumed % s->nslots];
 	while (!(s->consumed < s->claimed && sl->state == SLOT_READY) &&
 	       !(s->total != UINT64_MAX && s->consumed >= s->total))
-		pthread_cond_wait(&s->cond, &s->lock);
+		pthread_cond_wait(&s->slot_ready, &s->lock);
 	if (s->total != UINT64_MAX && s->consumed >= s->total) {
 		pthread_mutex_unlock(&s->lock);
 		return 0;
@@ -437,7 +451,7 @@ int scanner_next(struct scanner *s, struct scan_chunk **c)
 	if (r < 0) {
 		s->error_index = sl->err_index;
 		s->stop = true;
-		pthread_cond_broadcast(&s->cond);
+		wake_all(s);
 		pthread_mutex_unlock(&s->lock);
 		return r;
 	}
@@ -468,7 +482,7 @@ void scanner_free(struct scanner *s)
 {
 	pthread_mutex_lock(&s->lock);
 	s->stop = true;
-	pthread_cond_broadcast(&s->cond);
+	wake_all(s);
 	pthread_mutex_unlock(&s->lock);
 	for (unsigned i = 0; i < s->nreaders; i++)
 		pthread_join(s->readers[i], NULL);
@@ -480,7 +494,9 @@ void scanner_free(struct scanner *s)
 	}
 	free(s->slots);
 	EVP_MD_free(s->md);
-	pthread_cond_destroy(&s->cond);
+	pthread_cond_destroy(&s->slot_ready);
+	pthread_cond_destroy(&s->slot_read);
+	pthread_cond_destroy(&s->slot_free);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

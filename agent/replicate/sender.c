@@ -167,8 +167,11 @@ static void *worker_main(void *arg)
 			s->stop = true; /* the pass fails: the other workers stop after their chunk */
 		j->next = s->free_jobs;
 		s->free_jobs = j;
-		pthread_cond_broadcast(&s->space);
-		pthread_cond_broadcast(&s->work);
+		/* one thread waits for space (the submitter, or the drain); the other workers need waking
+		 * only to stop: a broadcast per chunk would wake them all for nothing */
+		pthread_cond_signal(&s->space);
+		if (s->stop)
+			pthread_cond_broadcast(&s->work);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return NULL;

@@ -19,6 +19,7 @@
 #include <time.h>
 
 /* Cutover converges while each pass leaves fewer dirty chunks, at most this many passes. */
+#define CUTOVER_REFREEZE_MAX 2
 #define CUTOVER_MAX_PASSES 8
 /* Few enough dirty chunks to freeze now: the frozen pass then takes a moment. */
 #define CUTOVER_SMALL_ENOUGH 64
@@ -418,21 +419,71 @@ static int copy_state(const char *from, const char *to, const char *name)
 	return 0;
 }
 
+static int stage_state(struct daemon *d, const char *frozen_state, char **err)
+{
+	int r;
+
+	if (mkdir(frozen_state, 0700) < 0 && errno != EEXIST) {
+		*err = xasprintf("%s: %s", frozen_state, strerror(errno));
+		return -errno;
+	}
+	for (size_t i = 0; i < d->n; i++)
+		if ((r = copy_state(d->cfg->state_dir, frozen_state, d->disks[i].cfg->name)) < 0) {
+			*err = xasprintf("%s: cannot stage the state of %s: %s", frozen_state, d->disks[i].cfg->name,
+					 strerror(-r));
+			return r;
+		}
+	return 0;
+}
+
+/*
+ * Drained after the freeze flushed everything: the final pass sees every write, or the drain finds
+ * that one was not seen (the perf backend's sector count, agent/tracker/tracker.c) and that disk must
+ * be verified. True if a tracked disk must. test_gap: tests, as if every tracker had found a gap.
+ */
+static bool frozen_gaps(struct daemon *d, bool test_gap)
+{
+	bool any = false;
+
+	pthread_mutex_lock(&d->state);
+	for (size_t i = 0; i < d->n; i++) {
+		struct ddisk *k = &d->disks[i];
+		unsigned gaps = 0;
+
+		if (!k->tr)
+			continue;
+		tracker_drain(k->tr);
+		if (tracker_take_verify(k->tr, &gaps) || test_gap) {
+			k->verify_next = true;
+			k->last_gaps = gaps ? gaps : k->last_gaps;
+		}
+		any = any || k->verify_next;
+	}
+	pthread_mutex_unlock(&d->state);
+	return any;
+}
+
 /*
  * Converge while the dirty set shrinks, then freeze, drain, final pass, commit, thaw.
  *
  * The final pass runs while the filesystems are frozen, and the state directory (manifests, pass
  * logs) usually lives on one of them: writing there would block until the watchdog thaws. So the
  * frozen pass keeps its state beside the control socket (on /run), and it is copied back after thaw.
+ *
+ * The final pass reads only the dirty chunks: the VM stays frozen for the changed data, not for the
+ * size of its disks. When the frozen drain finds that a tracker missed a write, that disk must be
+ * verified (read whole); that is done thawed, then the freeze is tried again, up to
+ * CUTOVER_REFREEZE_MAX times; after that the verify runs frozen (the watchdog still bounds it).
  */
 static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSON *disks, cJSON *resp, char **err)
 {
 	_cleanup_free_ char *sock = xstrdup(d->cfg->control_socket);
 	_cleanup_free_ char *frozen_state = NULL;
 	uint64_t prev = UINT64_MAX, dirty = 0;
-	bool fired = false;
-	int passes = 0, r;
-	char *slash = strrchr(sock, '/');
+	bool fired = false, test_gap = getenv("MOBILITY_CUTOVER_TEST_GAP") != NULL;
+	enum log_level saved = log_get_level();
+	char *slash = strrchr(sock, '/'), *thaw_err = NULL;
+	int passes = 0, refreezes, r, t;
 
 	if (slash)
 		*slash = '\0';
@@ -448,37 +499,29 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 			break;
 		prev = dirty;
 	}
-	if (mkdir(frozen_state, 0700) < 0 && errno != EEXIST) {
-		*err = xasprintf("%s: %s", frozen_state, strerror(errno));
-		return -errno;
-	}
-	for (size_t i = 0; i < d->n; i++)
-		if ((r = copy_state(d->cfg->state_dir, frozen_state, d->disks[i].cfg->name)) < 0) {
-			*err = xasprintf("%s: cannot stage the state of %s: %s", frozen_state, d->disks[i].cfg->name,
-					 strerror(-r));
+	for (refreezes = 0;; refreezes++) {
+		if ((r = stage_state(d, frozen_state, err)) < 0 || (r = do_freeze(d, req, frozen_state, err)) < 0)
 			return r;
+		/* While frozen, say only what must be said: stderr may end in a journal on a frozen /var. */
+		log_setup("mobility-agent", LOG_LVL_ERR);
+		if (!frozen_gaps(d, refreezes == 0 && test_gap) || refreezes == CUTOVER_REFREEZE_MAX)
+			break;
+		/* A disk must be verified: do that thawed (it reads the whole disk) and freeze again. */
+		t = do_thaw(d, NULL, NULL, &thaw_err);
+		log_setup("mobility-agent", saved);
+		if (t < 0) {
+			*err = thaw_err;
+			return t;
 		}
-	r = do_freeze(d, req, frozen_state, err);
-	if (r < 0)
-		return r;
-	/* While frozen, say only what must be said: stderr may end in a journal on a frozen /var. */
-	enum log_level saved = log_get_level();
-	log_setup("mobility-agent", LOG_LVL_ERR);
-	/* Drained after the freeze flushed everything: the final pass sees every write, or the drain
-	 * finds that one was not seen (the perf backend's sector count, agent/tracker/tracker.c) and the
-	 * final pass verifies that disk. (disk_pass drains again; this one makes the order explicit.)
-	 * The final pass reads only the dirty chunks otherwise: the VM stays frozen for the changed data,
-	 * not for the size of its disks. */
-	pthread_mutex_lock(&d->state);
-	for (size_t i = 0; i < d->n; i++)
-		if (d->disks[i].tr)
-			tracker_drain(d->disks[i].tr);
-	pthread_mutex_unlock(&d->state);
+		log_warn("cutover: a tracker missed a write before the freeze; thawed to verify, freezing again");
+		if ((r = pass_all(d, c, false, NULL, disks, err)) < 0)
+			return r;
+		passes++;
+	}
 	r = pass_all(d, c, false, frozen_state, disks, err);
 	if (r == 0)
 		test_pause_frozen();
-	char *thaw_err = NULL;
-	int t = do_thaw(d, resp, &fired, &thaw_err);
+	t = do_thaw(d, resp, &fired, &thaw_err);
 	log_setup("mobility-agent", saved);
 	for (size_t i = 0; i < d->n && r == 0; i++)
 		if ((r = copy_state(frozen_state, d->cfg->state_dir, d->disks[i].cfg->name)) < 0)
@@ -499,6 +542,7 @@ static int do_cutover(struct daemon *d, struct client *c, const cJSON *req, cJSO
 	}
 	cJSON_AddNumberToObject(resp, "passes", passes + 2);
 	cJSON_AddNumberToObject(resp, "dirty_before_freeze", (double)dirty);
+	cJSON_AddNumberToObject(resp, "refreezes", refreezes);
 	return r;
 }
 

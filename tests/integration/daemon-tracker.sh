@@ -209,6 +209,43 @@ equal d2 "$dev2"
 equal d1 "$dev1"
 stop_daemon
 
+note "step 5b"
+# 5b. The frozen drain finds that a tracker missed a write (simulated for every tracked disk): the
+#     cutover thaws, verifies thawed, freezes again; the frozen pass then reads only dirty chunks.
+export MOBILITY_CUTOVER_TEST_GAP=1
+start_daemon
+unset MOBILITY_CUTOVER_TEST_GAP
+dsync "$S/p9.json"   # may verify: the clean stop saved the bitmap
+dd if=/dev/urandom of="$S/m1/after-gap" bs=1M count=3 conv=fsync status=none
+dd if=/dev/urandom of="$dev2" bs=64K count=3 seek=500 oflag=direct conv=notrunc status=none
+dsync "$S/cut2.json" --cutover --mount "$S/m1" --mount "$S/m3" --mount "$S/m4" &
+CUT=$!
+for ((i = 0; i < 600; i++)); do [[ -e $S/pause ]] && break; sleep 0.1; done
+[[ -e $S/pause ]] || { kill $CUT; cat "$S/daemon.log" >&2; fail "the second cutover did not reach its frozen final state"; }
+is_frozen "$S/m1" || fail "$S/m1 is not frozen during the final pass after a refreeze"
+equal d1 "$dev1"
+equal d2 "$dev2"
+equal d3 "$dev3"
+rm -f "$S/pause"
+wait $CUT || fail "sync --cutover with a gap at the freeze failed"
+grep -q "thawed to verify, freezing again" "$S/daemon.log" || { tail -20 "$S/daemon.log" >&2; fail "no refreeze after a gap at the freeze"; }
+status
+verified=0
+for k in 0 1 2; do
+    name=$(jq -r ".disks[$k].name" "$S/status.json")
+    jq -e ".disks[$k].last_pass_verified" "$S/status.json" >/dev/null &&
+        { note "$name: a real gap at the second freeze too (gaps: $(jq -r ".disks[$k].gaps" "$S/status.json"))"
+          verified=$((verified + 1)); continue; }
+    r=$(read_of "$S/cut2.json" "$name")
+    (( r < $(jq ".disks[$k].chunks * .disks[$k].chunk_size" "$S/status.json") / 4 )) ||
+        fail "$name: the frozen pass after the refreeze read $r bytes: the verify was not done thawed"
+done
+# real gaps on all three at once (d2 is not even written meanwhile): the refreeze did not verify
+(( verified < 3 )) || fail "every disk was verified again while frozen after the refreeze"
+
+is_frozen "$S/m1" && fail "$S/m1 left frozen"
+stop_daemon
+
 note "step 6"
 # 6. Someone else traces the disk (the ftrace blk tracer): that disk falls back to hash mode, says
 #    why, and still replicates. And the daemon tells systemd it is ready (Type=notify, by hand).

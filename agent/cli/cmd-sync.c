@@ -22,6 +22,7 @@ struct sync_cli {
 	const char *state_dir;
 	const char *token_file;
 	uint32_t chunk_size;
+	unsigned connections;
 	bool full, json;
 };
 
@@ -43,6 +44,7 @@ static void usage(void)
 	      "      --no-proxy LIST      comma-separated hosts, domains and CIDRs reached without the proxy\n"
 	      "      --chunk-size BYTES   chunk size of a disk new to the appliance (default: 64 KiB, doubled\n"
 	      "                           until the disk has at most 524288 chunks)\n"
+	      "      --connections N      parallel uploads, 1 to 16 (default 4; more help over a long round trip)\n"
 	      "      --full               trust no manifest or appliance hash: send every non-zero chunk\n"
 	      "      --json               print per-disk statistics as JSON\n"
 	      "  -v, --verbose            log more\n"
@@ -52,7 +54,8 @@ static void usage(void)
 
 static void parse_args(int argc, char **argv, struct sync_cli *a)
 {
-	enum { OPT_CA = 256, OPT_PIN, OPT_AGENT, OPT_TOKEN, OPT_STATE, OPT_PROXY, OPT_NOPROXY, OPT_CHUNK, OPT_FULL, OPT_JSON };
+	enum { OPT_CA = 256, OPT_PIN, OPT_AGENT, OPT_TOKEN, OPT_STATE, OPT_PROXY, OPT_NOPROXY, OPT_CHUNK, OPT_FULL, OPT_JSON,
+	       OPT_CONN };
 	static const struct option longopts[] = {
 		{ "appliance", required_argument, NULL, 'a' }, { "ca", required_argument, NULL, OPT_CA },
 		{ "pin", required_argument, NULL, OPT_PIN },   { "agent-id", required_argument, NULL, OPT_AGENT },
@@ -61,6 +64,7 @@ static void parse_args(int argc, char **argv, struct sync_cli *a)
 		{ "proxy", required_argument, NULL, OPT_PROXY }, { "no-proxy", required_argument, NULL, OPT_NOPROXY },
 		{ "chunk-size", required_argument, NULL, OPT_CHUNK }, { "full", no_argument, NULL, OPT_FULL },
 		{ "json", no_argument, NULL, OPT_JSON },       { "verbose", no_argument, NULL, 'v' },
+		{ "connections", required_argument, NULL, OPT_CONN },
 		{ "quiet", no_argument, NULL, 'q' },           { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },         { NULL, 0, NULL, 0 },
 	};
@@ -83,6 +87,11 @@ static void parse_args(int argc, char **argv, struct sync_cli *a)
 			if (parse_long(optarg, &v) < 0 || v < 65536 || v > (16l << 20) || (v & (v - 1)) != 0)
 				usage_error("mobility-agent sync", "--chunk-size: '%s' is not a power of two from 65536 to 16777216", optarg);
 			a->chunk_size = (uint32_t)v;
+			break;
+		case OPT_CONN:
+			if (parse_long(optarg, &v) < 0 || v < 1 || v > 16)
+				usage_error("mobility-agent sync", "--connections: '%s' is not a number from 1 to 16", optarg);
+			a->connections = (unsigned)v;
 			break;
 		case OPT_FULL: a->full = true; break;
 		case OPT_JSON: a->json = true; break;
@@ -247,7 +256,7 @@ int cmd_sync(int argc, char **argv)
 		return EXIT_FAILURE;
 	}
 	o = (struct sync_opts){ .state_dir = a.state_dir, .url = a.copts.url, .agent_id = a.copts.agent_id,
-				.chunk_size = a.chunk_size, .full = a.full,
+				.chunk_size = a.chunk_size, .full = a.full, .connections = a.connections,
 				.test_corrupt_put = env_uint("MOBILITY_SYNC_TEST_CORRUPT"),
 				.test_delay_ms = env_uint("MOBILITY_SYNC_TEST_DELAY_MS") };
 	for (size_t i = 0; i < a.disks.n; i++) {

@@ -110,6 +110,8 @@ static int appliance_key(const struct walk *w, const char *key, const yaml_node_
 		return get_str(w, v, "appliance.proxy", &c->proxy);
 	if (streq(key, "no_proxy"))
 		return get_strv(w, v, "appliance.no_proxy", &c->no_proxy);
+	if (streq(key, "connections"))
+		return get_int(w, v, "appliance.connections", 1, 16, &c->connections);
 	return 1;
 }
 

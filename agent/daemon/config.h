@@ -26,6 +26,7 @@ struct agent_config {
 	size_t ndisks;
 	char *state_dir;
 	char *control_socket;
+	int connections;        /* appliance.connections: parallel uploads (0: the default, 4) */
 	int freeze_timeout;     /* seconds */
 	int tracker_buf_kib;    /* tracker.buffer_kib: relay sub-buffer per CPU (0: the tracker's default) */
 	int tracker_buf_nr;     /* tracker.buffers: sub-buffers per CPU (0: default) */

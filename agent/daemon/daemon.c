@@ -190,6 +190,7 @@ static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool f
 	const char *delay = getenv("MOBILITY_SYNC_TEST_DELAY_MS"); /* tests: a pass that takes a while */
 	struct sync_opts o = { .state_dir = state_dir ? state_dir : d->cfg->state_dir, .url = d->cfg->appliance_url,
 			       .agent_id = d->cfg->agent_id, .chunk_size = k->chunk_size, .full = full,
+			       .connections = (unsigned)d->cfg->connections,
 			       .test_delay_ms = delay ? (unsigned)strtoul(delay, NULL, 10) : 0 };
 	struct chunk_filter all = { .kind = CHUNKS_ALL };
 	struct chunk_filter dirty = { .kind = CHUNKS_BITMAP, .bitmap = k->pending, .nbits = k->nchunks };

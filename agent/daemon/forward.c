@@ -103,6 +103,10 @@ int sync_standalone_from_config(const char *config_path, bool full, bool json)
 	ARG("--token-file", cfg.token_file);
 	ARG("--state-dir", cfg.state_dir);
 	ARG("--proxy", cfg.proxy);
+	if (cfg.connections) {
+		_cleanup_free_ char *n = xasprintf("%d", cfg.connections);
+		ARG("--connections", n);
+	}
 	for (size_t i = 0; i < cfg.ndisks; i++) {
 		ARG("--disk", cfg.disks[i].device);
 		ARG("--name", cfg.disks[i].name);

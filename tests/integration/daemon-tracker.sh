@@ -39,6 +39,7 @@ write_config() { # write_config [tracker yaml lines]
 appliance:
   url: https://127.0.0.1:$RECEIVER_PORT
   ca: $S/ca.pem
+  connections: 8
 agent:
   id: web01
   token_file: $S/token
@@ -281,4 +282,11 @@ wait $SYNC || fail "the slowed sync failed"
 [[ $(read_of "$S/p8.json" d2) == $((64 << 20)) ]] || fail "hash mode must read the whole disk"
 equal d2 "$dev2"
 stop_daemon
+# Without a daemon, sync --config runs standalone in hash mode, with the config's appliance settings.
+echo 0 >"/sys/block/$(basename "$dev2")/trace/enable"
+dd if=/dev/urandom of="$dev2" bs=64K count=1 seek=700 oflag=direct conv=notrunc status=none
+dsync "$S/p10.json"
+[[ $(read_of "$S/p10.json" d2) == $((64 << 20)) ]] || fail "standalone sync --config must read the whole disk (hash mode)"
+grep -q "standalone" "$S/sync.log" || fail "sync --config without a daemon does not say it runs standalone"
+equal d2 "$dev2"
 note "ok"

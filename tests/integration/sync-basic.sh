@@ -51,7 +51,7 @@ assert_json "$D/s2.json" '.disks[0].chunks_sent == 0 and .disks[0].bytes_sent ==
 # the changed chunks' size (random chunks do not compress)
 { random_writes "$IMG" 8 0 $((40 * MiB)); random_writes "$IMG" 8 $((64 * MiB)) $((8 * MiB)); } >"$D/offs"
 changed=$(changed_chunks $CS <"$D/offs")
-agent_sync "$D" --disk "$IMG" --name img --json >"$D/s3.json" || fail "incremental sync failed"
+agent_sync "$D" --disk "$IMG" --name img --connections 16 --json >"$D/s3.json" || fail "incremental sync (16 uploads) failed"
 assert_json "$D/s3.json" ".disks[0].chunks_sent == $changed" "incremental sends exactly the $changed changed chunks"
 assert_json "$D/s3.json" "(.disks[0].bytes_sent - $changed * $CS) | fabs <= 0.05 * $changed * $CS" \
     "bytes sent within 5% of the changed chunks' size"
@@ -84,7 +84,9 @@ grep -q "using the appliance's hashes" "$D/s6.err" || fail "stale manifest not d
 [[ $(replica_sha img) == $(sha_of "$IMG") ]] || fail "replica differs after the stale-manifest sync"
 
 # --- --full resends every non-zero chunk
-agent_sync "$D" --disk "$IMG" --name img --full --json >"$D/s7.json" || fail "--full failed"
+agent_sync "$D" --disk "$IMG" --name img --full --connections 1 --json >"$D/s7.json" || fail "--full (1 upload) failed"
+agent_sync "$D" --disk "$IMG" --name img --connections 17 >/dev/null 2>"$D/conn.err" && fail "--connections 17 accepted"
+grep -q "connections" "$D/conn.err" || fail "--connections 17: the error does not name the option"
 nz=0
 for ((i = 0; i < all_chunks; i++)); do
     if [[ $(dd if="$IMG" bs=1M skip=$i count=1 status=none | tr -d '\0' | head -c1 | wc -c) == 1 ]]; then

@@ -22,6 +22,7 @@ static void test_full(void **state)
 				   "  pin: \"sha256//AAAA\"\n"
 				   "  proxy: http://proxy.example:3128\n"
 				   "  no_proxy: [\".privatelink.example\", \"10.200.0.0/16\"]\n"
+				   "  connections: 12\n"
 				   "agent:\n"
 				   "  id: web01\n"
 				   "  token_file: /etc/mobility-agent/token\n"
@@ -48,8 +49,9 @@ static void test_full(void **state)
 	assert_int_equal(c.ndisks, 2);
 	assert_string_equal(c.disks[1].name, "nvme0n1"); /* defaults to the device's name */
 	assert_int_equal(c.freeze_timeout, 90);
+	assert_int_equal(c.connections, 12);
 	assert_int_equal(c.warnings.n, 1);
-	assert_non_null(strstr(c.warnings.v[0], "agent.yaml:19"));
+	assert_non_null(strstr(c.warnings.v[0], "agent.yaml:20"));
 	assert_non_null(strstr(c.warnings.v[0], "future_key"));
 	config_free(&c);
 }
@@ -75,6 +77,8 @@ static void test_errors(void **state)
 		{ "agent:\n  id: [1, 2]\n", "agent.yaml:2:7" },
 		{ "freeze:\n  timeout: soon\n", "agent.yaml:2:12" },
 		{ "freeze:\n  timeout: 0\n", "freeze.timeout" },
+		{ "appliance:\n  connections: 17\n", "appliance.connections" },
+		{ "appliance:\n  connections: 0\n", "appliance.connections" },
 		{ "disks:\n  - name: x\n", "device" },
 		{ "disks: /dev/sda\n", "disks" },
 		{ "appliance: [\n", "agent.yaml:2" },

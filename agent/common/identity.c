@@ -59,11 +59,18 @@ void identity_read(const char *root, struct identity *id)
 	id->product_uuid_error = read_value(root, IDENTITY_PRODUCT_UUID_PATH, id->product_uuid);
 }
 
+bool identity_from_json(const cJSON *j, char machine_id[IDENTITY_VALUE_MAX + 1],
+			char product_uuid[IDENTITY_VALUE_MAX + 1])
+{
+	const char *mid = json_get_str(j, "machine_id"), *uuid = json_get_str(j, "product_uuid");
+
+	return mid && uuid && identity_normalize(mid, machine_id) && identity_normalize(uuid, product_uuid);
+}
+
 int identity_load(const char *state_dir, struct identity *first, long long *first_seen)
 {
 	_cleanup_free_ char *path = xasprintf("%s/" IDENTITY_STATE_FILE, state_dir), *buf = NULL;
 	_cleanup_json_ cJSON *j = NULL;
-	const char *mid, *uuid;
 	const cJSON *ts;
 	size_t len;
 	int r;
@@ -73,10 +80,7 @@ int identity_load(const char *state_dir, struct identity *first, long long *firs
 	if (r < 0)
 		return r;
 	j = cJSON_ParseWithLength(buf, len);
-	mid = json_get_str(j, "machine_id");
-	uuid = json_get_str(j, "product_uuid");
-	if (!mid || !uuid || !identity_normalize(mid, first->machine_id) ||
-	    !identity_normalize(uuid, first->product_uuid))
+	if (!identity_from_json(j, first->machine_id, first->product_uuid))
 		return -EINVAL;
 	first->machine_id_error = first->machine_id[0] ? 0 : -ENOENT;
 	first->product_uuid_error = first->product_uuid[0] ? 0 : -ENOENT;

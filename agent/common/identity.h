@@ -47,6 +47,10 @@ struct identity_state {
 
 /* Normalise in (see above) into out (IDENTITY_VALUE_MAX + 1 bytes); false if it is not an identifier. */
 bool identity_normalize(const char *in, char out[IDENTITY_VALUE_MAX + 1]);
+/* "machine_id" and "product_uuid" of a recorded identity (JSON object), normalised; false if either is
+ * missing or not an identifier (j may be NULL: unparsable). */
+bool identity_from_json(const cJSON *j, char machine_id[IDENTITY_VALUE_MAX + 1],
+			char product_uuid[IDENTITY_VALUE_MAX + 1]);
 
 /*
  * Read the running machine's identity. root: a directory holding etc/machine-id and

@@ -33,7 +33,6 @@ struct ddisk {
 	uint8_t *pending;      /* chunks taken from the tracker whose pass has not committed yet */
 	uint64_t nchunks;
 	bool verify_next;      /* a verify pass was due and did not commit */
-	bool last_verified;    /* the last committed pass read every chunk (not only the dirty ones) */
 	unsigned last_gaps;
 	uint64_t last_pass;
 	struct sync_stats last;
@@ -68,13 +67,25 @@ static int read_token(const char *path, char **out)
 }
 
 /* (Re)start the tracker of K at K's chunk size; on failure the disk is in hash mode, and says why. */
+/* Under d->state (or before any pass): every write that completed by now is in the bitmap, not
+ * still in a ring; a gap the tracker found makes k's next pass a verify. */
+static void collect_gaps(struct ddisk *k)
+{
+	unsigned gaps = 0;
+
+	tracker_drain(k->tr);
+	if (tracker_take_verify(k->tr, &gaps)) {
+		k->verify_next = true;
+		k->last_gaps = gaps;
+	}
+}
+
 static void tracker_begin(struct daemon *d, struct ddisk *k)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/tracker", d->cfg->state_dir);
 	/* reclaim_stale: a predecessor killed with -9 leaves its trace set up in the kernel. */
 	struct tracker_opts to = { .buf_size = (uint32_t)d->cfg->tracker_buf_kib * 1024,
 				   .buf_nr = (uint32_t)d->cfg->tracker_buf_nr, .reclaim_stale = true };
-	unsigned gaps = 0;
 	char *err = NULL;
 	int r;
 
@@ -92,10 +103,7 @@ static void tracker_begin(struct daemon *d, struct ddisk *k)
 		return;
 	}
 	/* A clean restart (bitmap and marker reloaded, no gap) needs no verify. */
-	if (tracker_take_verify(k->tr, &gaps)) {
-		k->verify_next = true;
-		k->last_gaps = gaps;
-	}
+	collect_gaps(k);
 	log_info("%s: tracking %s in %u-byte chunks%s", k->cfg->name, k->cfg->device, k->chunk_size,
 		 k->verify_next ? " (the next pass verifies)" : "");
 }
@@ -196,17 +204,11 @@ static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool f
 	struct chunk_filter dirty = { .kind = CHUNKS_BITMAP, .bitmap = k->pending, .nbits = k->nchunks };
 	const struct chunk_filter *which = &all;
 	struct disk disk;
-	unsigned gaps = 0;
 	int r;
 
 	pthread_mutex_lock(&d->state);
-	/* Every write that completed before this pass started is in the bitmap, not still in a relay buffer. */
 	if (k->tr)
-		tracker_drain(k->tr);
-	if (k->tr && tracker_take_verify(k->tr, &gaps)) {
-		k->verify_next = true;
-		k->last_gaps = gaps;
-	}
+		collect_gaps(k);
 	if (k->tr && !k->verify_next && !full) {
 		take_dirty(k);
 		which = &dirty;
@@ -231,8 +233,6 @@ static int disk_pass(struct daemon *d, struct client *c, struct ddisk *k, bool f
 	disk_close(&disk);
 	pthread_mutex_lock(&d->state);
 	r = pass_done(d, k, r, st);
-	if (r == 0)
-		k->last_verified = st->read_all;
 	pthread_mutex_unlock(&d->state);
 	return r;
 }
@@ -449,15 +449,11 @@ static bool frozen_gaps(struct daemon *d, bool test_gap)
 	pthread_mutex_lock(&d->state);
 	for (size_t i = 0; i < d->n; i++) {
 		struct ddisk *k = &d->disks[i];
-		unsigned gaps = 0;
 
 		if (!k->tr)
 			continue;
-		tracker_drain(k->tr);
-		if (tracker_take_verify(k->tr, &gaps) || test_gap) {
-			k->verify_next = true;
-			k->last_gaps = gaps ? gaps : k->last_gaps;
-		}
+		collect_gaps(k);
+		k->verify_next = k->verify_next || test_gap;
 		any = any || k->verify_next;
 	}
 	pthread_mutex_unlock(&d->state);
@@ -597,7 +593,7 @@ static cJSON *disk_status(struct ddisk *k)
 	}
 	cJSON_AddBoolToObject(o, "verify_pending", k->verify_next);
 	if (k->last_time)
-		cJSON_AddBoolToObject(o, "last_pass_verified", k->last_verified);
+		cJSON_AddBoolToObject(o, "last_pass_verified", k->last.read_all);
 	cJSON_AddNumberToObject(o, "last_committed_pass", (double)k->last_pass);
 	if (k->last_time) {
 		char when[32];

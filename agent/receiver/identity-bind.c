@@ -46,7 +46,6 @@ static int load(const struct idbind *b, const char *agent, struct bound *out)
 	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ cJSON *j = NULL;
-	const char *mid, *uuid;
 	size_t len;
 	int r;
 
@@ -58,12 +57,7 @@ static int load(const struct idbind *b, const char *agent, struct bound *out)
 	if ((r = read_fd_bounded(fd, 64u << 10, &buf, &len)) < 0)
 		return r;
 	j = cJSON_ParseWithLength(buf, len);
-	mid = json_get_str(j, "machine_id");
-	uuid = json_get_str(j, "product_uuid");
-	if (!mid || !uuid || !identity_normalize(mid, out->machine_id) ||
-	    !identity_normalize(uuid, out->product_uuid))
-		return -EINVAL;
-	return 0;
+	return identity_from_json(j, out->machine_id, out->product_uuid) ? 0 : -EINVAL;
 }
 
 static int save(const struct idbind *b, const char *agent, const struct bound *id, const char *source)

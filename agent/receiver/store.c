@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
+#include "bootid.h"
 #include "fileio.h"
 #include "json.h"
 #include "log.h"
@@ -505,16 +506,13 @@ static void replay_all(struct rstore *s)
 	}
 }
 
-static void boot_id_read(struct rstore *s)
+static void boot_id_set(struct rstore *s)
 {
-	_cleanup_free_ char *buf = NULL;
 	const char *id = s->opt.boot_id;
 
-	if (!id && read_file_bounded("/proc/sys/kernel/random/boot_id", 256, &buf, NULL) == 0)
-		id = strstrip(buf);
 	if (id && strlen(id) < sizeof(s->boot_id))
 		snprintf(s->boot_id, sizeof(s->boot_id), "%s", id);
-	else
+	else if (id || boot_id_read(s->boot_id, sizeof(s->boot_id)) < 0)
 		log_warn("the boot id is unknown: every staged chunk is synced on its own (slower)");
 }
 
@@ -533,7 +531,7 @@ int rstore_open(const char *dir, const struct rstore_options *opt, struct rstore
 	}
 	if (opt)
 		s->opt = *opt;
-	boot_id_read(s);
+	boot_id_set(s);
 	s->reaper = reaper_new();
 	pthread_mutex_init(&s->lock, NULL);
 	replay_all(s);
@@ -693,7 +691,7 @@ static int chunk_claim(struct rdisk *d, struct rpass *p, uint64_t i, bool *rewri
 		return -EBUSY;
 	}
 	bit_set(p->inflight, i);
-	*rewrite = bit_get(p->written, i) || bit_get(p->staged, i);
+	*rewrite = bit_get(p->written, i); /* a staged chunk was written */
 	if (bit_get(p->staged, i) || bit_get(p->zero, i)) {
 		was = true;
 		bit_clear(p->staged, i);

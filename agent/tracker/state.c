@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Persisting the bitmap across clean stops; see state.h. */
 #include "state.h"
+#include "bootid.h"
 #include "fileio.h"
 #include "tracker.h"
 #include "util.h"
@@ -45,13 +46,11 @@ static char *fname(const char *disk, const char *suffix)
 
 int trk_facts_host(struct trk_facts *f)
 {
-	_cleanup_free_ char *boot = NULL;
 	struct utsname u;
-	int r = read_file_bounded("/proc/sys/kernel/random/boot_id", 4096, &boot, NULL);
+	int r = boot_id_read(f->boot_id, sizeof(f->boot_id));
 
 	if (r < 0)
 		return r;
-	snprintf(f->boot_id, sizeof(f->boot_id), "%s", strstrip(boot));
 	if (uname(&u) < 0)
 		return -errno;
 	snprintf(f->kernel, sizeof(f->kernel), "%s", u.release);
@@ -72,14 +71,28 @@ static int read_u64_file(const char *path, uint64_t *v)
 	return 0;
 }
 
+bool trk_stat_parse(const char *text, struct trk_facts *f)
+{
+	unsigned long long v[15] = { 0 };
+	int n = sscanf(text, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+		       &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12],
+		       &v[13], &v[14]);
+
+	if (n < 11)
+		return false;
+	f->write_ios = v[4] + v[5];                          /* writes completed + merged */
+	f->discard_ios = n >= 13 ? v[11] + v[12] : 0;        /* discards (Linux 4.18+) */
+	f->write_sectors = v[6];
+	f->discard_sectors = n >= 14 ? v[13] : 0;
+	return true;
+}
+
 int trk_facts_disk(const char *name, struct trk_facts *f)
 {
 	_cleanup_free_ char *stat = NULL, *p_stat = xasprintf("/sys/block/%s/stat", name);
 	_cleanup_free_ char *p_seq = xasprintf("/sys/block/%s/diskseq", name);
 	_cleanup_free_ char *p_iostats = xasprintf("/sys/block/%s/queue/iostats", name);
-	unsigned long long v[15] = { 0 };
 	uint64_t iostats = 1;
-	int n;
 
 	f->diskseq = 0;
 	read_u64_file(p_seq, &f->diskseq); /* absent before Linux 5.15: the other facts still hold */
@@ -88,16 +101,7 @@ int trk_facts_disk(const char *name, struct trk_facts *f)
 		return 0; /* accounting off: the counters prove nothing */
 	if (read_file_bounded(p_stat, 4096, &stat, NULL) < 0)
 		return 0;
-	n = sscanf(stat, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
-		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9], &v[10], &v[11], &v[12], &v[13],
-		   &v[14]);
-	if (n < 11)
-		return 0;
-	f->write_ios = v[4] + v[5];                          /* writes completed + merged */
-	f->discard_ios = n >= 13 ? v[11] + v[12] : 0;        /* discards (Linux 4.18+) */
-	f->write_sectors = v[6];
-	f->discard_sectors = n >= 14 ? v[13] : 0;
-	f->stats_valid = true;
+	f->stats_valid = trk_stat_parse(stat, f);
 	return 0;
 }
 

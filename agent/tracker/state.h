@@ -32,6 +32,8 @@ struct trk_facts {
 int trk_facts_host(struct trk_facts *f);
 /* Counters and diskseq of /sys/block/<name>. */
 int trk_facts_disk(const char *name, struct trk_facts *f);
+/* The counters of a /sys/block/<disk>/stat line into f (stats_valid untouched); false if malformed. */
+bool trk_stat_parse(const char *text, struct trk_facts *f);
 
 /* Save bitmap + facts atomically, then the marker. pending_gaps: gaps nobody has verified yet. */
 int trk_state_save(int dirfd, const char *disk, const struct trk_facts *f, const struct dirty_bitmap *b,

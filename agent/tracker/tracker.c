@@ -48,7 +48,7 @@ struct tracker {
 	 * perf: the kernel's own count of written and discarded sectors (/sys/block/<disk>/stat) against
 	 * the sectors our samples marked, under io_lock. See check_sectors().
 	 */
-	bool sector_check;
+	int stat_fd;               /* /sys/block/<disk>/stat, open while the check runs; else -1 */
 	uint64_t traced_sectors, kernel_base;
 	uint64_t test_seen;        /* under io_lock: changes seen, for opts.test_lose_nth */
 };
@@ -214,15 +214,37 @@ static void check_cpus(struct tracker *t)
 		add_gap(t, TRACKER_GAP_DROPPED); /* its completions before the open were not seen */
 }
 
-/* Written + discarded sectors as the block layer accounts them; false when it does not (iostats 0). */
+/* Written + discarded sectors as the block layer accounts them. The file stays open: the reader
+ * thread asks at every wake-up (sysfs regenerates an attribute read from offset 0). */
 static bool kernel_sectors(struct tracker *t, uint64_t *sectors)
 {
 	struct trk_facts f = { 0 };
+	char buf[512];
+	ssize_t n = pread(t->stat_fd, buf, sizeof(buf) - 1, 0);
 
-	if (trk_facts_disk(t->name, &f) < 0 || !f.stats_valid)
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	if (!trk_stat_parse(buf, &f))
 		return false;
 	*sectors = f.write_sectors + f.discard_sectors;
 	return true;
+}
+
+/* After the events are enabled: what completes from here on is both traced and counted. Off when the
+ * kernel does not account the disk's I/O (queue/iostats 0: its counters prove nothing). */
+static void sector_check_start(struct tracker *t)
+{
+	struct trk_facts f = { 0 };
+	_cleanup_free_ char *path = xasprintf("/sys/block/%s/stat", t->name);
+
+	if (trk_facts_disk(t->name, &f) < 0 || !f.stats_valid)
+		return;
+	t->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->stat_fd >= 0 && !kernel_sectors(t, &t->kernel_base)) {
+		close(t->stat_fd);
+		t->stat_fd = -1;
+	}
 }
 
 /*
@@ -250,7 +272,7 @@ static void read_all(struct tracker *t)
 
 	check_cpus(t);
 	if (t->backend == TRACKER_BACKEND_PERF) {
-		counted = t->sector_check && kernel_sectors(t, &kernel);
+		counted = t->stat_fd >= 0 && kernel_sectors(t, &kernel);
 		trk_perf_read(&t->pf, on_event, t);
 		if (counted)
 			check_sectors(t, kernel);
@@ -427,6 +449,7 @@ int tracker_start(const char *disk, uint64_t chunk_size, const char *state_dir,
 	}
 	t = xcalloc(1, sizeof(*t));
 	t->state_dirfd = -1;
+	t->stat_fd = -1;
 	t->tr.fd = t->tr.dropped_fd = -1;
 	t->chunk_size = chunk_size;
 	pthread_mutex_init(&t->io_lock, NULL);
@@ -469,9 +492,8 @@ int tracker_start(const char *disk, uint64_t chunk_size, const char *state_dir,
 		gaps = TRACKER_GAP_NO_MARKER;
 	}
 	add_gap(t, gaps);
-	/* After the events are enabled: what completes from here on is both traced and counted. */
 	if (t->backend == TRACKER_BACKEND_PERF)
-		t->sector_check = kernel_sectors(t, &t->kernel_base);
+		sector_check_start(t);
 	t->nparsers = t->backend == TRACKER_BACKEND_BLKTRACE ? t->tr.ncpus : 0;
 	t->parsers = xcalloc(t->nparsers, sizeof(*t->parsers));
 	for (unsigned c = 0; c < t->nparsers; c++) {
@@ -592,6 +614,8 @@ void tracker_free(struct tracker *t)
 	bitmap_free(&t->bm);
 	if (t->state_dirfd >= 0)
 		close(t->state_dirfd);
+	if (t->stat_fd >= 0)
+		close(t->stat_fd);
 	pthread_mutex_destroy(&t->io_lock);
 	free(t->disk);
 	free(t->name);

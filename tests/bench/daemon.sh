@@ -8,6 +8,7 @@
 #   BUILD_DIR=build bash tests/bench/daemon.sh
 source "$(dirname "$0")/../lib/common.sh"
 source "$SOURCE_DIR/tests/lib/replicate.sh"
+source "$SOURCE_DIR/tests/bench/lib.sh"
 need_root
 need_cmd openssl jq rsync
 need_receiver
@@ -17,11 +18,9 @@ D=$(scratch)
 make_pki "$D"
 make_agents "$D"
 start_receiver "$D"
-now() { date +%s.%N; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
 
 note "creating a ${GIB} GiB random image"
-{ openssl enc -aes-128-ctr -pass pass:bench -nosalt -pbkdf2 </dev/zero 2>/dev/null || true; } | head -c "$BYTES" >"$D/disk.img"
+random_image "$D/disk.img" "$BYTES"
 cp --sparse=never "$D/disk.img" "$D/copy.img"   # rsync's destination: the previous state
 dev=$(attach_loop "$D/disk.img")
 truncate -s 1T "$D/huge.img"
@@ -67,7 +66,7 @@ cpus=$(nproc)
 c0=$(ticks "$DPID" "$RECEIVER_PID")
 t0=$(now); "$MOBILITY_AGENT" sync --config "$D/tracked.yaml" --json >"$D/tracked.json" || fail "tracked pass failed"; t1=$(now)
 c1=$(ticks "$DPID" "$RECEIVER_PID")
-t_tracked=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+t_tracked=$(elapsed "$t0" "$t1")
 cpu_tracked=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" 'BEGIN { printf "%.2f", (b - a) / hz }')
 c0=$(ticks "$RECEIVER_PID")
 TIMEFORMAT='%U %S'
@@ -76,10 +75,10 @@ t0=$(now)
     { cat "$D/hash.err" >&2; fail "hash pass failed"; }
 t1=$(now)
 c1=$(ticks "$RECEIVER_PID")
-t_hash=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+t_hash=$(elapsed "$t0" "$t1")
 cpu_hash=$(awk -v a="$c0" -v b="$c1" -v hz="$hz" '{ printf "%.2f", $1 + $2 + (b - a) / hz }' "$D/hash.time")
 t0=$(now); rsync -I --inplace --no-whole-file --stats "$D/after.img" "$D/copy.img" >"$D/rsync.txt"; t1=$(now)
-t_rsync=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
+t_rsync=$(elapsed "$t0" "$t1")
 [[ $(replica_sha "$(basename "$dev")") == $(sha_of "$dev") ]] || fail "tracked replica differs"
 
 printf '\n%-52s %10s %10s %8s %8s %8s\n' "1% changed of ${GIB} GiB" "seconds" "read MiB" "CPU s" "ratio" "target"

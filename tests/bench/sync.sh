@@ -12,6 +12,7 @@
 #      rsync -I --inplace --no-whole-file over the same pair of images  target < 1 for both
 source "$(dirname "$0")/../lib/common.sh"
 source "$SOURCE_DIR/tests/lib/replicate.sh"
+source "$SOURCE_DIR/tests/bench/lib.sh"
 need_cmd openssl jq rsync dd
 need_receiver
 GIB=${GIB:-2}
@@ -21,14 +22,11 @@ D=$(scratch)
 make_pki "$D"
 make_agents "$D"
 start_receiver "$D"
-now() { date +%s.%N; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'; }
-mib() { awk -v a="$1" 'BEGIN { printf "%.1f", a / 1048576 }'; }
 js() { jq -r ".disks[0].$2" "$1"; }
 
 note "creating a ${GIB} GiB random image and a ${GIB} GiB half-zero image"
 RND=$D/random.img
-{ openssl enc -aes-128-ctr -pass pass:bench -nosalt -pbkdf2 </dev/zero 2>/dev/null || true; } | head -c "$BYTES" >"$RND"
+random_image "$RND" "$BYTES"
 # half-zero: 4 MiB of random data, then 4 MiB of zeros (alternately written zeros and holes)
 HALF=$D/half.img
 truncate -s "$BYTES" "$HALF"
@@ -75,7 +73,7 @@ random_writes "$HALF" $nwrites 0 "$BYTES" >"$D/offsets"
 t0=$(now)
 rsync -I --inplace --no-whole-file --stats "$HALF" "$D/rsync-dst.img" >"$D/rsync.out"
 t1=$(now)
-rsync_s=$(awk -v a="$t1" -v b="$t0" "BEGIN { print a - b }")
+rsync_s=$(elapsed "$t0" "$t1")
 rsync_bytes=$(awk -F': ' '/^Total bytes (sent|received)/ { gsub(/,/, "", $2); s += $2 } END { print s }' "$D/rsync.out")
 cmp -s "$HALF" "$D/rsync-dst.img" || fail "rsync's copy differs"
 printf '\n%s writes of 64 KiB (%s MiB); rsync: %s MiB in %.2fs\n' $nwrites "$(mib $((nwrites * 65536)))" \

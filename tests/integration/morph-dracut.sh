@@ -18,12 +18,7 @@ LIST=$BUILD_DIR/tests/initramfs-list
 S=$(scratch)
 on_exit "rm -rf '$S'"
 R=$S/root
-src=$(debian_root)
-truncate -s 2G "$S/root.img"
-mkfs.ext4 -q -L dracutroot "$S/root.img"
-dev=$(attach_loop "$S/root.img")
-mount_at "$dev" "$R"
-cp -a "$src/." "$R/"
+debian_root_copy "$S" dracutroot
 kver=$(ls "$R/lib/modules" | head -n1)
 img=/boot/initrd.img-$kver
 [[ -n $kver ]] || fail "the Debian root has no kernel"

@@ -13,12 +13,7 @@ need_cmd jq mkfs.ext4 losetup getfattr sha256sum debootstrap
 
 S=$(scratch)
 R=$S/root
-src=$(debian_root)
-truncate -s 2G "$S/root.img"
-mkfs.ext4 -q -L guestroot "$S/root.img"
-dev=$(attach_loop "$S/root.img")
-mount_at "$dev" "$R"
-cp -a "$src/." "$R/"
+debian_root_copy "$S" guestroot
 kver=$(ls "$R/lib/modules" | head -n1)
 img=/boot/initrd.img-$kver
 [[ -n $kver && -f $R$img ]] || fail "the Debian root has no kernel image"

@@ -78,6 +78,19 @@ assert_status() {
 # The cached debootstrap'd Debian root (read-only: copy it before changing anything).
 debian_root() { bash "$SOURCE_DIR/tests/lib/debootstrap-root.sh"; }
 
+# debian_root_copy DIR LABEL: a writable copy of the cached Debian root at DIR/root, on its own 2 GiB
+# ext4 loop filesystem labelled LABEL (unmounted and detached at exit). Not for $(...): it registers
+# cleanups.
+debian_root_copy() {
+    local src dev
+    src=$(debian_root)
+    truncate -s 2G "$1/root.img"
+    mkfs.ext4 -q -L "$2" "$1/root.img"
+    dev=$(attach_loop "$1/root.img")
+    mount_at "$dev" "$1/root"
+    cp -a "$src/." "$1/root/"
+}
+
 # is_frozen MOUNTPOINT: true when the filesystem is frozen now. Never blocks (a write would hang
 # until the thaw): FIFREEZE on a frozen filesystem fails with EBUSY at once.
 is_frozen() {
